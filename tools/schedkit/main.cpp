@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
     app.require_subcommand(0, 1);
     schedkit::cli::Command run;
     schedkit::cli::add_topo_command(app, run);
+    schedkit::cli::add_sim_command(app, run);
     std::string names;
     bool known = false;
     for (const CLI::App* sub : app.get_subcommands({})) {

@@ -1,0 +1,101 @@
+// policy.h: the decisions a scheduling policy makes.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include "schedkit/task.h"
+
+namespace schedkit {
+
+class Scheduler;
+struct RunQueue;
+
+// PlaceReason says why a task needs a CPU.
+enum class PlaceReason : uint8_t { Spawn, Wake };
+
+// PolicyError is thrown by Policy::start() to refuse to start (the switching
+// protocol then restarts the previous policy and reports this error).
+class PolicyError : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+
+// QueuePick is a policy's answer to "what runs next from this queue":
+// a task, or WAIT (do not advance time; used for replaying an ordering).
+struct QueuePick {
+    Task* task = nullptr;
+    bool wait = false;
+};
+
+// Policy decides; the Scheduler core carries the decision out. A policy
+// never owns tasks and keeps no pointer to a task past a call. Every hook is
+// called without run-queue locks held, except pick() which runs under the
+// queue's lock and must not block or call back into the Scheduler.
+//
+// Hooks may run concurrently on different CPUs in the runtime; a policy
+// guards its own mutable state. In the simulator all calls are sequential.
+class Policy {
+  public:
+    virtual ~Policy() = default;
+
+    // name() is the registry name, e.g. "static".
+    virtual std::string name() const = 0;
+
+    // start() runs when the policy becomes active (after the previous one's
+    // stop()). Throw PolicyError to refuse.
+    virtual void start(Scheduler& sched, uint64_t now_ns) {
+        (void)sched;
+        (void)now_ns;
+    }
+    // stop() runs when the policy is replaced or the scheduler shuts down.
+    virtual void stop(Scheduler& sched, uint64_t now_ns) {
+        (void)sched;
+        (void)now_ns;
+    }
+
+    // select_cpu() places a spawned or woken task: return a CPU in its
+    // affinity (the core checks and asserts).
+    virtual int select_cpu(Scheduler& sched, const Task& task, PlaceReason why) = 0;
+
+    // pick() chooses the next task from a non-empty queue (default: FIFO).
+    virtual QueuePick pick(const RunQueue& rq);
+
+    // time_slice_ns() is how long `task` may run before it is preempted when
+    // others wait.
+    virtual uint64_t time_slice_ns(const Task& task) const {
+        (void)task;
+        return quantum_ns;
+    }
+
+    // tick_period_ns() is how often the executor calls tick() per CPU while
+    // work remains; 0 means never.
+    virtual uint64_t tick_period_ns() const { return 0; }
+    // tick() is the periodic hook (balance, re-place, frequency).
+    virtual void tick(Scheduler& sched, int cpu, uint64_t now_ns) {
+        (void)sched;
+        (void)cpu;
+        (void)now_ns;
+    }
+    // newidle() runs when `cpu` is about to go idle: a chance to pull work.
+    virtual void newidle(Scheduler& sched, int cpu, uint64_t now_ns) {
+        (void)sched;
+        (void)cpu;
+        (void)now_ns;
+    }
+
+    // stats_json() is a JSON object with the policy's own statistics, or ""
+    // when it has none.
+    virtual std::string stats_json() const { return {}; }
+
+    uint64_t quantum_ns = 3'000'000;  // 3 ms, Linux's default minimum granularity order
+};
+
+// make_static_policy() round-robins spawned tasks over their allowed CPUs,
+// keeps woken tasks on their home CPU, serves queues FIFO with a quantum and
+// never migrates.
+std::unique_ptr<Policy> make_static_policy();
+
+}  // namespace schedkit

@@ -1,0 +1,157 @@
+// report.h: what a run produced: summary statistics, JSON, table, trace.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "schedkit/scheduler.h"
+
+namespace schedkit {
+
+// Percentiles of a distribution, in microseconds.
+struct Percentiles {
+    double p50 = 0, p90 = 0, p99 = 0, max = 0;
+};
+
+// CpuSummary is one CPU's share of a run.
+struct CpuSummary {
+    int cpu = 0;
+    double busy_us = 0;
+    double idle_us = 0;
+    uint64_t context_switches = 0;
+    uint64_t migrations_in = 0;
+};
+
+// RunSummary is what `schedkit sim` and `schedkit run` print.
+struct RunSummary {
+    std::string workload;
+    std::string topology;
+    std::string policy;
+    uint64_t seed = 0;
+    double makespan_us = 0;
+    uint64_t events = 0;
+    double events_per_s = 0;  // wall-clock dependent: excluded from determinism checks
+    double wall_s = 0;        // wall-clock dependent
+    uint64_t context_switches = 0;
+    uint64_t migrations = 0;
+    double imbalance_ratio = 0;  // busiest CPU busy / least busy CPU busy (inf-safe: see docs)
+    uint64_t spawned = 0, completed = 0, lost = 0;
+    Percentiles wait_us, response_us;
+    std::vector<CpuSummary> cpus;
+    std::string policy_stats_json;  // the policy's own stats object, or ""
+    std::string extra_json;         // extra top-level fields as a JSON object text, or ""
+};
+
+// Recorder collects a run's statistics and (optionally) its trace. It is a
+// SchedObserver for the core's events; the executor adds run slices and
+// task lifetimes. Every member function is thread-safe: per-CPU data sits
+// under a per-CPU mutex, the shared samples under one more; a callback takes
+// one of them. A CPU number outside [0, num_cpus) is a bug and aborts.
+class Recorder : public SchedObserver {
+  public:
+    // Recorder() records `num_cpus` CPUs (> 0, else std::invalid_argument);
+    // without `keep_trace` it keeps statistics only and its trace has no events.
+    Recorder(int num_cpus, bool keep_trace);
+
+    void on_switch(int cpu, const Task* prev, const Task& next, uint64_t now_ns) override;
+    void on_migrate(const Task& task, int from, int to, uint64_t now_ns) override;
+    void on_queue_length(int cpu, int nr_queued, uint64_t now_ns) override;
+    void on_wait(const Task& task, uint64_t wait_ns) override;
+
+    // on_run() records that `task` ran on `cpu` over [start_ns, end_ns).
+    void on_run(int cpu, const Task& task, uint64_t start_ns, uint64_t end_ns);
+    // on_exit() records a finished task: response = exit - arrival.
+    void on_exit(const Task& task, uint64_t now_ns);
+
+    // summarize() fills the statistics part of a summary for a run that
+    // ended at `end_ns` (idle = end - busy per CPU): makespan, switches,
+    // migrations, imbalance, completed, percentiles, cpus. `spawned` is the
+    // caller's; when it is already set, lost = spawned - completed (a caller
+    // that tells unfinished tasks from lost ones sets `lost` afterwards).
+    // Everything else in `out` is left as it is.
+    void summarize(RunSummary& out, uint64_t end_ns) const;
+
+    // write_trace() writes Chrome Trace Event JSON (Perfetto opens it): one
+    // track per CPU named "CPU n", a slice per run (name = task name,
+    // args.task = id), run-queue length counters, flow arrows for
+    // migrations. Written to a temporary file and renamed, so a failure
+    // leaves no partial file; I/O errors throw std::runtime_error.
+    // Deterministic bytes for a deterministic run. Recording callbacks wait
+    // while it writes.
+    void write_trace(const std::string& path, const std::string& title) const;
+
+    int num_cpus() const { return num_cpus_; }
+    bool keep_trace() const { return keep_trace_; }
+
+  private:
+    // TaskTable interns tasks to dense indexes so a trace record carries 4
+    // bytes instead of a name. It caches the last lookup: consecutive slices
+    // on one CPU are usually the same task.
+    struct TaskTable {
+        std::unordered_map<TaskId, uint32_t> index;
+        std::vector<TaskId> ids;
+        std::vector<std::string> names;
+        TaskId last_id = 0;
+        uint32_t last_ref = UINT32_MAX;
+        uint32_t intern(const Task& task);
+    };
+    // Slice is one run on a CPU: 24 bytes, because the simulator may record
+    // millions of them. `task_ref` indexes the CPU's own TaskTable, so
+    // recording a slice takes only that CPU's lock.
+    struct Slice {
+        uint64_t start_ns;
+        uint64_t end_ns;
+        uint32_t task_ref;
+    };
+    struct Migration {
+        uint64_t at_ns;
+        uint32_t task_ref;  // into migration_tasks_
+        int from, to;
+    };
+    struct Counter {
+        uint64_t at_ns;
+        int value;
+    };
+    // CpuLog is one CPU's share of the recording. Each sits on its own cache
+    // line(s) so that worker threads recording on different CPUs in the
+    // runtime do not bounce each other's lines.
+    struct alignas(64) CpuLog {
+        mutable std::mutex mu;  // guards every field below
+        uint64_t busy_ns = 0;
+        uint64_t switches = 0;
+        uint64_t migrations_in = 0;
+        std::vector<Slice> slices;       // only with keep_trace
+        std::vector<Counter> queue_len;  // only with keep_trace; changes only
+        TaskTable tasks;                 // names for `slices`
+    };
+    // lock_all() locks every CPU log in CPU order, then mu_: a consistent
+    // snapshot. Callbacks hold at most one lock at a time, so this order
+    // cannot deadlock with them.
+    std::vector<std::unique_lock<std::mutex>> lock_all() const;
+    CpuLog& cpu_log(int cpu) const;
+
+    int num_cpus_;
+    bool keep_trace_;
+    std::vector<std::unique_ptr<CpuLog>> cpus_;
+    mutable std::mutex mu_;  // guards the fields below
+    TaskTable migration_tasks_;
+    std::vector<Migration> migrations_;  // only with keep_trace
+    std::vector<uint64_t> waits_ns_;
+    std::vector<uint64_t> responses_ns_;
+    uint64_t completed_ = 0;
+};
+
+// summary_json() renders a summary as one JSON object (see docs/output.md).
+// Throws std::runtime_error when policy_stats_json or extra_json is not a
+// JSON object, or an extra field would replace a standard one.
+std::string summary_json(const RunSummary& s);
+// summary_table() renders a summary for people.
+std::string summary_table(const RunSummary& s);
+// percentiles_us() computes nearest-rank percentiles of ns samples, in us.
+Percentiles percentiles_us(std::vector<uint64_t> samples_ns);
+
+}  // namespace schedkit

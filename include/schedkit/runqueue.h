@@ -1,0 +1,74 @@
+// runqueue.h: one CPU's queue of runnable tasks and its lock.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <thread>
+
+#include "schedkit/task.h"
+
+namespace schedkit {
+
+// RqLock is a test-and-test-and-set spinlock that yields after a short spin:
+// run-queue critical sections are a handful of pointer updates, so spinning
+// beats a futex, and yielding keeps an oversubscribed runtime (more workers
+// than CPUs) from spinning against a preempted holder.
+class RqLock {
+  public:
+    void lock() {
+        for (int spins = 0; locked_.exchange(true, std::memory_order_acquire); ++spins) {
+            while (locked_.load(std::memory_order_relaxed)) {
+                if (++spins > 64) {
+                    std::this_thread::yield();
+                    spins = 0;
+                }
+            }
+        }
+    }
+    bool try_lock() { return !locked_.exchange(true, std::memory_order_acquire); }
+    void unlock() { locked_.store(false, std::memory_order_release); }
+
+  private:
+    std::atomic<bool> locked_{false};
+};
+
+// RunQueue is one CPU's queue: an intrusive FIFO of Runnable tasks plus the
+// task currently Running there. Each lives on its own cache line(s) because
+// every CPU hammers its own queue while balancers on other CPUs read the
+// atomic summaries (nr_queued, load_weight) without taking the lock.
+//
+// Locking: `lock` guards the list, `current` and the stats fields. Never hold
+// two RunQueue locks at once except in ascending CPU order (Scheduler does
+// not need to: migration detaches under the source lock, then attaches under
+// the destination lock).
+struct alignas(64) RunQueue {
+    int cpu = 0;
+    mutable RqLock lock;
+
+    // Guarded by lock.
+    Task* head = nullptr;
+    Task* tail = nullptr;
+    Task* current = nullptr;
+    uint64_t nr_switches = 0;
+    uint64_t migrations_in = 0;
+    uint64_t migrations_out = 0;
+    uint64_t weight_sum = 0;  // weights of queued + current
+    Pelt pelt;                // CPU-level runnable/running averages
+
+    // Readable without the lock (relaxed): summaries for balancers.
+    std::atomic<int> nr_queued{0};         // Runnable tasks in the list
+    std::atomic<int> nr_running{0};        // nr_queued + (current != null)
+    std::atomic<int> nr_blocked{0};        // Blocked tasks whose last CPU is this
+    std::atomic<uint64_t> load_weight{0};  // mirror of weight_sum
+    std::atomic<bool> sleeping{false};     // put to sleep by a policy (dynamic)
+    std::atomic<int> freq_level{-1};       // governor frequency level, -1 = max
+    std::atomic<int> push_to{-1};          // pending active-balance target CPU
+
+    // List operations; callers hold lock.
+    void push_back(Task* t);
+    void push_front(Task* t);
+    void remove(Task* t);
+    bool empty() const { return head == nullptr; }
+};
+
+}  // namespace schedkit

@@ -1,0 +1,187 @@
+// scheduler.h: the scheduler core: tasks, per-CPU run queues, operations.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "schedkit/domain.h"
+#include "schedkit/policy.h"
+#include "schedkit/runqueue.h"
+#include "schedkit/task.h"
+#include "schedkit/topology.h"
+
+namespace schedkit {
+
+// PickStatus is the outcome of picking on a CPU. Idle, Wait and Eof are
+// normal outcomes, never errors: an all-blocked queue is Idle.
+enum class PickStatus : uint8_t {
+    Task,  // a task now runs on the CPU
+    Idle,  // nothing runnable now: advance time / park
+    Wait,  // do not advance time (the policy is holding the CPU for ordering)
+    Eof,   // no work will ever come to this CPU again
+};
+const char* pick_status_name(PickStatus s);
+
+struct Pick {
+    PickStatus status = PickStatus::Idle;
+    Task* task = nullptr;
+};
+
+// SchedObserver receives what the core does, for statistics and traces.
+// Callbacks may come from any CPU's thread in the runtime (an observer
+// synchronises itself); they run with no run-queue lock held.
+class SchedObserver {
+  public:
+    virtual ~SchedObserver() = default;
+    // on_switch(): `next` starts running on `cpu` (prev ran there before, or null).
+    virtual void on_switch(int cpu, const Task* prev, const Task& next, uint64_t now_ns) = 0;
+    // on_migrate(): a Runnable task moved between queues.
+    virtual void on_migrate(const Task& task, int from, int to, uint64_t now_ns) = 0;
+    // on_queue_length(): `cpu`'s queue now holds `nr_queued` runnable tasks.
+    virtual void on_queue_length(int cpu, int nr_queued, uint64_t now_ns) = 0;
+    // on_wait(): `task` waited `wait_ns` runnable before it ran.
+    virtual void on_wait(const Task& task, uint64_t wait_ns) = 0;
+};
+
+// ExecutorHooks let the core reach the executor: kick() asks `cpu` to run
+// the scheduler soon (work was queued on an idle CPU, or an active push is
+// pending there).
+class ExecutorHooks {
+  public:
+    virtual ~ExecutorHooks() = default;
+    virtual void kick(int cpu) = 0;
+};
+
+// SwitchResult reports a policy switch.
+struct SwitchResult {
+    bool ok = true;
+    std::string error;  // why the new policy refused to start
+};
+
+// Scheduler is the core: it owns the run queues and carries out the
+// operations a policy decides. It enforces the invariants (a task is on at
+// most one queue or CPU; affinity holds; counts conserve) and asserts them.
+//
+// Thread-safety: all operations are thread-safe; each locks at most one run
+// queue at a time. Per-task operations on one task must not race (the
+// executor that owns a task serialises them; a task belongs to one CPU's
+// executor while Running, to its queue while Runnable).
+class Scheduler {
+  public:
+    Scheduler(Topology topo, DomainTree domains, std::unique_ptr<Policy> policy);
+    ~Scheduler();
+    Scheduler(const Scheduler&) = delete;
+    Scheduler& operator=(const Scheduler&) = delete;
+
+    const Topology& topology() const { return topo_; }
+    const DomainTree& domains() const { return domains_; }
+    int num_cpus() const { return static_cast<int>(rqs_.size()); }
+    RunQueue& rq(int cpu) { return *rqs_[static_cast<size_t>(cpu)]; }
+    const RunQueue& rq(int cpu) const { return *rqs_[static_cast<size_t>(cpu)]; }
+    // policy() is the active policy (its lifetime is managed by switch_policy).
+    Policy& policy() const { return *policy_.load(std::memory_order_acquire); }
+
+    void set_observer(SchedObserver* observer) { observer_ = observer; }
+    void set_executor(ExecutorHooks* hooks) { executor_ = hooks; }
+    // set_retire() replaces how an old policy is freed after a switch (the
+    // runtime defers it past an RCU grace period). Default: delete at once.
+    void set_retire(std::function<void(Policy*)> retire) { retire_ = std::move(retire); }
+
+    // spawn() registers a New task (owned by the caller), places it through
+    // the policy and queues it. Affinity outside the machine is a bug.
+    void spawn(Task& task, uint64_t now_ns);
+    // pick_next() runs on `cpu` when it has no current task. An empty queue
+    // first gets the policy's newidle() chance to pull.
+    Pick pick_next(int cpu, uint64_t now_ns);
+    // put_prev() preempts the running task on `cpu` back to the tail of its queue.
+    void put_prev(int cpu, uint64_t now_ns);
+    // block() takes the running task on `cpu` off the CPU as Blocked.
+    void block(int cpu, uint64_t now_ns);
+    // wake() makes a Blocked task Runnable on the CPU its policy picks.
+    void wake(Task& task, uint64_t now_ns);
+    // exit() retires the running task on `cpu`.
+    void exit(int cpu, uint64_t now_ns);
+
+    // migrate() moves a Runnable queued task to `dst`. Returns false, moving
+    // nothing, when the task is not queued any more, is running, or `dst` is
+    // outside its affinity. Locks src then dst, never both at once.
+    bool migrate(Task& task, int dst, uint64_t now_ns);
+    // detach_tasks() takes up to `max` queued tasks from `src`'s tail (the
+    // coldest first) for which `can_move` holds, under src's lock only.
+    // `can_move` must not block or call into the Scheduler.
+    std::vector<Task*> detach_tasks(int src, int max,
+                                    const std::function<bool(const Task&)>& can_move);
+    // attach_tasks() queues detached tasks on `dst` (affinity asserted).
+    void attach_tasks(int dst, const std::vector<Task*>& tasks, int src, uint64_t now_ns);
+    // request_push() asks `src` to push one task to `dst` (active balance);
+    // the source CPU carries it out in active_balance().
+    void request_push(int src, int dst);
+    // active_balance() runs on `src` when a push is pending: preempt the
+    // running task if nothing else can move, then move one task to the target.
+    // Returns whether a task moved.
+    bool active_balance(int src, uint64_t now_ns);
+
+    // tick() runs the policy's periodic hook for `cpu`.
+    void tick(int cpu, uint64_t now_ns);
+
+    // switch_policy() follows the switching protocol: quiesce balancing,
+    // stop the old policy, start the new one (on failure restart the old one
+    // and report), publish, retire the old one. Tasks are untouched.
+    SwitchResult switch_policy(std::unique_ptr<Policy> next, uint64_t now_ns);
+
+    // close_arrivals() tells the core no task will be spawned any more, so an
+    // empty CPU with nothing alive can report Eof.
+    void close_arrivals() { arrivals_closed_.store(true, std::memory_order_release); }
+
+    // Counters (relaxed reads; exact once the run has stopped).
+    uint64_t spawned() const { return spawned_.load(std::memory_order_relaxed); }
+    uint64_t exited() const { return exited_.load(std::memory_order_relaxed); }
+    uint64_t alive() const { return spawned() - exited(); }
+    uint64_t migrations() const { return migrations_.load(std::memory_order_relaxed); }
+    uint64_t policy_switches() const { return switches_.load(std::memory_order_relaxed); }
+
+    // for_each_task() calls fn(task) for every live task (spawned, not yet
+    // exited) in spawn order, under the task-list lock: fn must not block or
+    // call spawn/exit. Fields other than identity may be changing under
+    // concurrent execution; read them as hints (policies use exec_ns,
+    // busy_pct, cpu, state).
+    template <typename Fn>
+    void for_each_task(Fn&& fn) const {
+        std::lock_guard g(all_lock_);
+        for (Task* t = all_head_; t != nullptr; t = t->all_next)
+            fn(*t);
+    }
+
+    // check_invariants() walks every queue and asserts the core's rules.
+    // Call only while nothing else runs (tests, end of simulation).
+    void check_invariants() const;
+
+  private:
+    void enqueue_locked(RunQueue& rq, Task& t, uint64_t now_ns, bool front);
+    void dequeue_locked(RunQueue& rq, Task& t, uint64_t now_ns);
+    void place_and_enqueue(Task& t, PlaceReason why, uint64_t now_ns);
+    void account_switch_out(RunQueue& rq, Task& t, uint64_t now_ns);
+    int checked_cpu(const Task& t, int cpu) const;
+
+    Topology topo_;
+    DomainTree domains_;
+    std::vector<std::unique_ptr<RunQueue>> rqs_;
+    std::atomic<Policy*> policy_;
+    std::function<void(Policy*)> retire_;
+    SchedObserver* observer_ = nullptr;
+    ExecutorHooks* executor_ = nullptr;
+    std::atomic<int> balancers_active_{0};
+    std::atomic<bool> balancing_paused_{false};
+    std::atomic<bool> arrivals_closed_{false};
+    std::atomic<uint64_t> spawned_{0}, exited_{0}, migrations_{0}, switches_{0};
+    mutable RqLock all_lock_;  // guards the live-task list below
+    Task* all_head_ = nullptr;
+    Task* all_tail_ = nullptr;
+};
+
+}  // namespace schedkit

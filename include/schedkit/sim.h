@@ -1,0 +1,79 @@
+// sim.h: the deterministic discrete-event simulator.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "schedkit/domain.h"
+#include "schedkit/policy.h"
+#include "schedkit/report.h"
+#include "schedkit/scheduler.h"
+#include "schedkit/workload.h"
+
+namespace schedkit {
+
+// SimConfig are the simulator's knobs; defaults model a current x86 server.
+struct SimConfig {
+    // context_switch_ns is CPU time spent switching to a different task.
+    uint64_t context_switch_ns = 2'000;
+    // migration_cost_ns[level] is extra run time a task pays (refilling
+    // caches) on its first run after moving across that domain level kind:
+    // cheap within a core or LLC, dear across packages and NUMA nodes.
+    std::array<uint64_t, kNumLevelKinds> migration_cost_ns = {
+        500,     // SMT: L1/L2 shared with the sibling
+        2'000,   // CLUSTER
+        5'000,   // LLC: private L2 refills from the shared L3
+        30'000,  // PKG: L3 refill from another package
+        60'000,  // NUMA: remote memory
+        30'000,  // SYSTEM
+    };
+    // until_ns stops the run at this virtual time (0: run to completion).
+    uint64_t until_ns = 0;
+    // seed overrides the spec's seed when set.
+    std::optional<uint64_t> seed;
+    // quantum_ns overrides the policy's time slice when non-zero.
+    uint64_t quantum_ns = 0;
+    bool keep_trace = false;
+    // max_events stops a run that cannot end (a spec that spawns forever).
+    uint64_t max_events = 2'000'000'000;
+};
+
+// SimResult is a finished simulation: its summary and whether it completed.
+struct SimResult {
+    RunSummary summary;
+    bool completed = false;  // every task exited (false when stopped by until_ns)
+    uint64_t unfinished = 0;
+};
+
+// Simulator runs a workload spec on a topology under a policy, with virtual
+// time, using the same Scheduler core as the runtime. Deterministic: the
+// same spec, topology, policy and seed give the same result and trace.
+// Not thread-safe: one thread drives a simulator.
+class Simulator {
+  public:
+    Simulator(const WorkloadSpec& spec, Topology topo, std::unique_ptr<Policy> policy,
+              SimConfig config = {});
+    ~Simulator();
+    Simulator(const Simulator&) = delete;
+    Simulator& operator=(const Simulator&) = delete;
+
+    // schedule_switch() switches to `next` at virtual time `at_ns` during
+    // run(), following the core's switching protocol. A refused start is
+    // reported in the summary's "switches" list and the old policy goes on.
+    void schedule_switch(uint64_t at_ns, std::unique_ptr<Policy> next);
+
+    // run() simulates until every task exited, until_ns, or max_events.
+    SimResult run();
+
+    Scheduler& scheduler();
+    const Recorder& recorder() const;
+
+  private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace schedkit

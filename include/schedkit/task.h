@@ -1,0 +1,83 @@
+// task.h: a schedulable entity and its load tracking.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "schedkit/cpuset.h"
+
+namespace schedkit {
+
+using TaskId = uint64_t;
+
+// TaskState is where a task is in its life. A task is on a run queue only
+// when Runnable, on a CPU only when Running.
+enum class TaskState : uint8_t { New, Runnable, Running, Blocked, Exited };
+const char* task_state_name(TaskState s);
+
+// nice_to_weight() is Linux's sched_prio_to_weight table: nice 0 is 1024 and
+// each step is ~1.25x. `nice` is clamped to [-20, 19].
+uint32_t nice_to_weight(int nice);
+
+// Pelt tracks decaying averages of runnable and running time, as Linux's
+// per-entity load tracking: contributions are summed in 1024 us periods and
+// decay by y per period with y^32 = 1/2 (half-life 32 ms). load_avg is the
+// runnable fraction scaled by weight; util_avg the running fraction scaled
+// to 1024. Not thread-safe: guarded by whoever owns the task at the time.
+struct Pelt {
+    static constexpr uint64_t kPeriodNs = 1024 * 1000;
+    static constexpr double kHalfLifeMs = 32.0;
+
+    double runnable_avg = 0;  // in [0, 1]
+    double running_avg = 0;   // in [0, 1]
+    uint64_t last_update_ns = 0;
+
+    // update() accounts [last_update_ns, now) as runnable/running or not.
+    void update(uint64_t now_ns, bool runnable, bool running);
+    double load_avg(uint32_t weight) const { return runnable_avg * weight; }
+    double util_avg() const { return running_avg * 1024.0; }
+};
+
+// Task is the scheduler core's view of one schedulable entity. Its memory is
+// owned by the executor (the simulator's task table, the runtime's task
+// control block); the core never allocates or frees tasks. Fields below the
+// identity are guarded by the run-queue lock of the CPU the task is on (or,
+// while Blocked/New, by the executor that owns it).
+struct Task {
+    // Identity, fixed at spawn.
+    TaskId id = 0;
+    std::string name;
+    int group = -1;  // workload group index, or -1
+    int nice = 0;
+    uint32_t weight = 1024;
+    CpuSet affinity;        // empty means every CPU
+    int original_cpu = -1;  // where it was first placed
+    int home_cpu = -1;      // where its policy wants it (static, dynamic)
+
+    // Scheduling state.
+    TaskState state = TaskState::New;
+    int cpu = -1;  // queue or CPU it is on; last CPU while blocked
+    Pelt pelt;
+    uint64_t arrival_ns = 0;         // when it was spawned
+    uint64_t runnable_since_ns = 0;  // when it last became runnable (for wait)
+    uint64_t last_ran_ns = 0;        // end of its last run: cache-hot test
+    uint64_t exec_ns = 0;            // total CPU time received
+    uint64_t vruntime_ns = 0;        // exec_ns scaled by 1024/weight
+    uint64_t nr_migrations = 0;
+    bool is_thread = false;  // a long-lived lightweight thread
+    double busy_pct = 0;     // measured by the executor for thread-style policies
+
+    // Intrusive run-queue links, owned by RunQueue.
+    Task* rq_prev = nullptr;
+    Task* rq_next = nullptr;
+    // Intrusive links of the scheduler's list of live tasks (spawn to exit).
+    Task* all_prev = nullptr;
+    Task* all_next = nullptr;
+
+    // Opaque pointer for the executor (simulated program, coroutine handle).
+    void* executor_data = nullptr;
+
+    bool allowed_on(int c) const { return affinity.empty() || affinity.test(c); }
+};
+
+}  // namespace schedkit

@@ -1,0 +1,391 @@
+#include "schedkit/scheduler.h"
+
+#include <thread>
+
+#include "core/check.h"
+
+namespace schedkit {
+
+namespace {
+
+// Task::cpu is read without a lock by migrate() to find the source queue;
+// every write goes through here so that read is a proper atomic one.
+void set_task_cpu(Task& t, int cpu) {
+    std::atomic_ref<int>(t.cpu).store(cpu, std::memory_order_release);
+}
+int load_task_cpu(Task& t) {
+    return std::atomic_ref<int>(t.cpu).load(std::memory_order_acquire);
+}
+
+}  // namespace
+
+const char* pick_status_name(PickStatus s) {
+    switch (s) {
+        case PickStatus::Task:
+            return "task";
+        case PickStatus::Idle:
+            return "idle";
+        case PickStatus::Wait:
+            return "wait";
+        case PickStatus::Eof:
+            return "eof";
+    }
+    return "?";
+}
+
+Scheduler::Scheduler(Topology topo, DomainTree domains, std::unique_ptr<Policy> policy)
+    : topo_(std::move(topo)), domains_(std::move(domains)), policy_(policy.release()) {
+    SCHEDKIT_CHECK(policy_.load() != nullptr, "a scheduler needs a policy");
+    SCHEDKIT_CHECK(domains_.num_cpus() == topo_.num_cpus(), "domains built for another topology");
+    for (int c = 0; c < topo_.num_cpus(); ++c) {
+        rqs_.push_back(std::make_unique<RunQueue>());
+        rqs_.back()->cpu = c;
+    }
+    retire_ = [](Policy* p) { delete p; };
+    policy_.load()->start(*this, 0);
+}
+
+Scheduler::~Scheduler() {
+    Policy* p = policy_.exchange(nullptr);
+    p->stop(*this, 0);
+    delete p;
+}
+
+int Scheduler::checked_cpu(const Task& t, int cpu) const {
+    SCHEDKIT_CHECK(cpu >= 0 && cpu < num_cpus(), "policy placed a task outside the machine");
+    SCHEDKIT_CHECK(t.allowed_on(cpu), "policy placed a task outside its affinity");
+    return cpu;
+}
+
+void Scheduler::enqueue_locked(RunQueue& rq, Task& t, uint64_t now_ns, bool front) {
+    SCHEDKIT_CHECK(t.state != TaskState::Running && t.state != TaskState::Exited,
+                   "enqueue of a running or exited task");
+    bool was_runnable = t.state == TaskState::Runnable;
+    t.pelt.update(now_ns, was_runnable, false);
+    rq.pelt.update(now_ns, rq.nr_running.load(std::memory_order_relaxed) > 0,
+                   rq.current != nullptr);
+    if (!was_runnable)
+        t.runnable_since_ns = now_ns;
+    t.state = TaskState::Runnable;
+    set_task_cpu(t, rq.cpu);
+    if (front)
+        rq.push_front(&t);
+    else
+        rq.push_back(&t);
+    rq.weight_sum += t.weight;
+    rq.load_weight.store(rq.weight_sum, std::memory_order_relaxed);
+    rq.nr_queued.fetch_add(1, std::memory_order_relaxed);
+    rq.nr_running.fetch_add(1, std::memory_order_relaxed);
+}
+
+void Scheduler::dequeue_locked(RunQueue& rq, Task& t, uint64_t now_ns) {
+    SCHEDKIT_CHECK(t.state == TaskState::Runnable && t.cpu == rq.cpu, "dequeue of a task not here");
+    t.pelt.update(now_ns, true, false);
+    rq.pelt.update(now_ns, true, rq.current != nullptr);
+    rq.remove(&t);
+    rq.weight_sum -= t.weight;
+    rq.load_weight.store(rq.weight_sum, std::memory_order_relaxed);
+    rq.nr_queued.fetch_sub(1, std::memory_order_relaxed);
+    rq.nr_running.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void Scheduler::place_and_enqueue(Task& t, PlaceReason why, uint64_t now_ns) {
+    int cpu = checked_cpu(t, policy().select_cpu(*this, t, why));
+    RunQueue& rq = this->rq(cpu);
+    bool idle;
+    int queued;
+    {
+        std::lock_guard g(rq.lock);
+        if (t.original_cpu < 0)
+            t.original_cpu = cpu;
+        if (t.home_cpu < 0)
+            t.home_cpu = cpu;
+        enqueue_locked(rq, t, now_ns, false);
+        idle = rq.current == nullptr;
+        queued = rq.nr_queued.load(std::memory_order_relaxed);
+    }
+    if (observer_ != nullptr)
+        observer_->on_queue_length(cpu, queued, now_ns);
+    if (idle && executor_ != nullptr)
+        executor_->kick(cpu);
+}
+
+void Scheduler::spawn(Task& t, uint64_t now_ns) {
+    SCHEDKIT_CHECK(t.state == TaskState::New, "spawn of a task that is not new");
+    SCHEDKIT_CHECK(t.affinity.empty() || (t.affinity.is_subset_of(topo_.all())),
+                   "affinity outside the machine (validate input before spawning)");
+    t.arrival_ns = now_ns;
+    t.pelt.last_update_ns = now_ns;
+    {
+        std::lock_guard g(all_lock_);
+        t.all_prev = all_tail_;
+        t.all_next = nullptr;
+        (all_tail_ != nullptr ? all_tail_->all_next : all_head_) = &t;
+        all_tail_ = &t;
+    }
+    spawned_.fetch_add(1, std::memory_order_relaxed);
+    place_and_enqueue(t, PlaceReason::Spawn, now_ns);
+}
+
+Pick Scheduler::pick_next(int cpu, uint64_t now_ns) {
+    RunQueue& rq = this->rq(cpu);
+    if (rq.nr_queued.load(std::memory_order_relaxed) == 0 &&
+        !balancing_paused_.load(std::memory_order_acquire)) {
+        // About to go idle: give the policy a chance to pull work here.
+        balancers_active_.fetch_add(1, std::memory_order_acq_rel);
+        if (!balancing_paused_.load(std::memory_order_acquire))
+            policy().newidle(*this, cpu, now_ns);
+        balancers_active_.fetch_sub(1, std::memory_order_acq_rel);
+    }
+    Task* t = nullptr;
+    uint64_t wait_ns = 0;
+    int queued = 0;
+    {
+        std::lock_guard g(rq.lock);
+        SCHEDKIT_CHECK(rq.current == nullptr, "pick on a CPU that is running a task");
+        if (rq.empty()) {
+            // Nothing runnable: blocked tasks only, or none. That is idleness,
+            // not an error; Eof only once nothing can ever arrive.
+            bool done = arrivals_closed_.load(std::memory_order_acquire) && alive() == 0;
+            return Pick{done ? PickStatus::Eof : PickStatus::Idle, nullptr};
+        }
+        QueuePick q = policy().pick(rq);
+        if (q.wait)
+            return Pick{PickStatus::Wait, nullptr};
+        t = q.task;
+        SCHEDKIT_CHECK(t != nullptr && t->cpu == cpu, "policy picked a task from another queue");
+        dequeue_locked(rq, *t, now_ns);
+        t->state = TaskState::Running;
+        t->last_ran_ns = now_ns;  // start of this run; updated again when it stops
+        rq.current = t;
+        rq.weight_sum += t->weight;
+        rq.load_weight.store(rq.weight_sum, std::memory_order_relaxed);
+        rq.nr_running.fetch_add(1, std::memory_order_relaxed);
+        rq.nr_switches++;
+        wait_ns = now_ns - t->runnable_since_ns;
+        queued = rq.nr_queued.load(std::memory_order_relaxed);
+    }
+    if (observer_ != nullptr) {
+        observer_->on_wait(*t, wait_ns);
+        observer_->on_switch(cpu, nullptr, *t, now_ns);
+        observer_->on_queue_length(cpu, queued, now_ns);
+    }
+    return Pick{PickStatus::Task, t};
+}
+
+void Scheduler::account_switch_out(RunQueue& rq, Task& t, uint64_t now_ns) {
+    SCHEDKIT_CHECK(rq.current == &t && t.state == TaskState::Running, "no such running task");
+    uint64_t ran = now_ns - t.last_ran_ns;
+    t.exec_ns += ran;
+    t.vruntime_ns += ran * 1024 / t.weight;
+    t.last_ran_ns = now_ns;
+    t.pelt.update(now_ns, true, true);
+    rq.pelt.update(now_ns, true, true);
+    rq.current = nullptr;
+    rq.weight_sum -= t.weight;
+    rq.load_weight.store(rq.weight_sum, std::memory_order_relaxed);
+    rq.nr_running.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void Scheduler::put_prev(int cpu, uint64_t now_ns) {
+    RunQueue& rq = this->rq(cpu);
+    int queued;
+    {
+        std::lock_guard g(rq.lock);
+        Task& t = *rq.current;
+        account_switch_out(rq, t, now_ns);
+        t.state = TaskState::Runnable;
+        t.runnable_since_ns = now_ns;
+        enqueue_locked(rq, t, now_ns, false);
+        queued = rq.nr_queued.load(std::memory_order_relaxed);
+    }
+    if (observer_ != nullptr)
+        observer_->on_queue_length(cpu, queued, now_ns);
+}
+
+void Scheduler::block(int cpu, uint64_t now_ns) {
+    RunQueue& rq = this->rq(cpu);
+    std::lock_guard g(rq.lock);
+    Task& t = *rq.current;
+    account_switch_out(rq, t, now_ns);
+    t.state = TaskState::Blocked;
+    rq.nr_blocked.fetch_add(1, std::memory_order_relaxed);
+}
+
+void Scheduler::wake(Task& t, uint64_t now_ns) {
+    SCHEDKIT_CHECK(t.state == TaskState::Blocked, "wake of a task that is not blocked");
+    rq(t.cpu).nr_blocked.fetch_sub(1, std::memory_order_relaxed);
+    t.pelt.update(now_ns, false, false);
+    place_and_enqueue(t, PlaceReason::Wake, now_ns);
+}
+
+void Scheduler::exit(int cpu, uint64_t now_ns) {
+    RunQueue& rq = this->rq(cpu);
+    {
+        std::lock_guard g(rq.lock);
+        Task& t = *rq.current;
+        account_switch_out(rq, t, now_ns);
+        t.state = TaskState::Exited;
+        std::lock_guard ga(all_lock_);
+        (t.all_prev != nullptr ? t.all_prev->all_next : all_head_) = t.all_next;
+        (t.all_next != nullptr ? t.all_next->all_prev : all_tail_) = t.all_prev;
+        t.all_prev = t.all_next = nullptr;
+    }
+    exited_.fetch_add(1, std::memory_order_relaxed);
+}
+
+bool Scheduler::migrate(Task& t, int dst, uint64_t now_ns) {
+    if (dst < 0 || dst >= num_cpus() || !t.allowed_on(dst))
+        return false;
+    int src = load_task_cpu(t);
+    if (src < 0 || src == dst)
+        return false;
+    {
+        RunQueue& s = rq(src);
+        std::lock_guard g(s.lock);
+        // Re-check under the lock: it may have been picked or moved meanwhile.
+        // t.cpu first: only while it names src does src's lock guard the rest.
+        if (load_task_cpu(t) != src || t.state != TaskState::Runnable)
+            return false;
+        dequeue_locked(s, t, now_ns);
+        set_task_cpu(t, -1);  // in transit: no queue owns it
+        s.migrations_out++;
+    }
+    attach_tasks(dst, {&t}, src, now_ns);
+    return true;
+}
+
+std::vector<Task*> Scheduler::detach_tasks(int src, int max,
+                                           const std::function<bool(const Task&)>& can_move) {
+    std::vector<Task*> out;
+    RunQueue& s = rq(src);
+    std::lock_guard g(s.lock);
+    // From the tail: the most recently queued tasks have waited least and,
+    // like Linux's detach_tasks(), are the cheapest to move.
+    for (Task* t = s.tail; t != nullptr && static_cast<int>(out.size()) < max;) {
+        Task* prev = t->rq_prev;
+        if (can_move(*t)) {
+            dequeue_locked(s, *t, t->pelt.last_update_ns);
+            set_task_cpu(*t, -1);
+            s.migrations_out++;
+            out.push_back(t);
+        }
+        t = prev;
+    }
+    return out;
+}
+
+void Scheduler::attach_tasks(int dst, const std::vector<Task*>& tasks, int src, uint64_t now_ns) {
+    if (tasks.empty())
+        return;
+    RunQueue& d = rq(dst);
+    bool idle;
+    int queued;
+    {
+        std::lock_guard g(d.lock);
+        for (Task* t : tasks) {
+            SCHEDKIT_CHECK(t->allowed_on(dst), "migration outside affinity");
+            SCHEDKIT_CHECK(t->cpu == -1 && t->state == TaskState::Runnable,
+                           "attach of a queued task");
+            enqueue_locked(d, *t, now_ns, false);
+            t->nr_migrations++;
+            d.migrations_in++;
+        }
+        idle = d.current == nullptr;
+        queued = d.nr_queued.load(std::memory_order_relaxed);
+    }
+    migrations_.fetch_add(tasks.size(), std::memory_order_relaxed);
+    if (observer_ != nullptr) {
+        for (Task* t : tasks)
+            observer_->on_migrate(*t, src, dst, now_ns);
+        observer_->on_queue_length(dst, queued, now_ns);
+    }
+    if (idle && executor_ != nullptr)
+        executor_->kick(dst);
+}
+
+void Scheduler::request_push(int src, int dst) {
+    rq(src).push_to.store(dst, std::memory_order_release);
+    if (executor_ != nullptr)
+        executor_->kick(src);
+}
+
+bool Scheduler::active_balance(int src, uint64_t now_ns) {
+    int dst = rq(src).push_to.exchange(-1, std::memory_order_acq_rel);
+    if (dst < 0)
+        return false;
+    auto moved = detach_tasks(src, 1, [dst](const Task& t) { return t.allowed_on(dst); });
+    attach_tasks(dst, moved, src, now_ns);
+    return !moved.empty();
+}
+
+void Scheduler::tick(int cpu, uint64_t now_ns) {
+    if (balancing_paused_.load(std::memory_order_acquire))
+        return;
+    balancers_active_.fetch_add(1, std::memory_order_acq_rel);
+    if (!balancing_paused_.load(std::memory_order_acquire))
+        policy().tick(*this, cpu, now_ns);
+    balancers_active_.fetch_sub(1, std::memory_order_acq_rel);
+}
+
+SwitchResult Scheduler::switch_policy(std::unique_ptr<Policy> next, uint64_t now_ns) {
+    SCHEDKIT_CHECK(next != nullptr, "switch to a null policy");
+    // Quiesce: no balance pass may run while one policy stops and another
+    // starts. Balancers are short and never wait on a switch, so this spin
+    // ends; it is not an RCU synchronize and never waits on itself.
+    balancing_paused_.store(true, std::memory_order_release);
+    while (balancers_active_.load(std::memory_order_acquire) != 0)
+        std::this_thread::yield();
+    Policy* old = policy_.load(std::memory_order_acquire);
+    old->stop(*this, now_ns);
+    SwitchResult result;
+    try {
+        next->start(*this, now_ns);
+    } catch (const PolicyError& e) {
+        // Never published: `next` is freed at once by its unique_ptr.
+        old->start(*this, now_ns);
+        balancing_paused_.store(false, std::memory_order_release);
+        return SwitchResult{false, e.what()};
+    }
+    policy_.store(next.release(), std::memory_order_release);
+    retire_(old);
+    switches_.fetch_add(1, std::memory_order_relaxed);
+    balancing_paused_.store(false, std::memory_order_release);
+    for (int c = 0; c < num_cpus(); ++c)
+        if (executor_ != nullptr && rq(c).current == nullptr && rq(c).nr_queued.load() > 0)
+            executor_->kick(c);
+    return result;
+}
+
+void Scheduler::check_invariants() const {
+    uint64_t on_cpus = 0, queued = 0, blocked = 0;
+    for (const auto& rqp : rqs_) {
+        const RunQueue& rq = *rqp;
+        std::lock_guard g(rq.lock);
+        int n = 0;
+        uint64_t w = 0;
+        for (const Task* t = rq.head; t != nullptr; t = t->rq_next) {
+            SCHEDKIT_CHECK(t->state == TaskState::Runnable, "non-runnable task on a queue");
+            SCHEDKIT_CHECK(t->cpu == rq.cpu, "task on a queue it does not name");
+            SCHEDKIT_CHECK(t->allowed_on(rq.cpu), "task queued outside its affinity");
+            SCHEDKIT_CHECK(t != rq.current, "task both queued and running");
+            ++n;
+            w += t->weight;
+        }
+        if (rq.current != nullptr) {
+            SCHEDKIT_CHECK(rq.current->state == TaskState::Running, "current task not running");
+            SCHEDKIT_CHECK(rq.current->allowed_on(rq.cpu), "task running outside its affinity");
+            w += rq.current->weight;
+            ++on_cpus;
+        }
+        SCHEDKIT_CHECK(n == rq.nr_queued.load(), "queue length out of step");
+        SCHEDKIT_CHECK(n + (rq.current != nullptr) == rq.nr_running.load(),
+                       "nr_running out of step");
+        SCHEDKIT_CHECK(w == rq.weight_sum, "queue weight out of step");
+        queued += static_cast<uint64_t>(n);
+        blocked += static_cast<uint64_t>(rq.nr_blocked.load());
+    }
+    SCHEDKIT_CHECK(on_cpus + queued + blocked <= alive(), "more tasks scheduled than alive");
+}
+
+}  // namespace schedkit

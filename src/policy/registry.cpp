@@ -1,0 +1,152 @@
+#include "schedkit/policy_registry.h"
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <cstdlib>
+
+#include "schedkit/error.h"
+
+namespace schedkit {
+
+namespace {
+
+const PolicyInfo* find_policy(std::string_view name) {
+    for (const PolicyInfo& p : policy_registry())
+        if (p.name == name)
+            return &p;
+    return nullptr;
+}
+
+std::string valid_policies() {
+    std::string out;
+    for (const PolicyInfo& p : policy_registry())
+        if (!p.hidden)
+            out += (out.empty() ? "" : ", ") + p.name;
+    return out;
+}
+
+const char* type_name(OptionType t) {
+    switch (t) {
+        case OptionType::Int:
+            return "integer";
+        case OptionType::Double:
+            return "number";
+        case OptionType::Bool:
+            return "true or false";
+        case OptionType::DurationUs:
+            return "microseconds";
+    }
+    return "?";
+}
+
+// check_value() returns an error text, or "" when `text` fits the option.
+std::string check_value(const PolicyOption& o, const std::string& text) {
+    if (o.type == OptionType::Bool)
+        return text == "true" || text == "false" ? "" : "expected true or false";
+    double v = 0;
+    const char* end = text.data() + text.size();
+    if (o.type == OptionType::Double) {
+        char* stop = nullptr;
+        v = std::strtod(text.c_str(), &stop);
+        if (text.empty() || stop != end)
+            return fmt::format("expected a {}", type_name(o.type));
+    } else {
+        int64_t i = 0;
+        auto [ptr, ec] = std::from_chars(text.data(), end, i);
+        if (text.empty() || ec != std::errc{} || ptr != end)
+            return fmt::format("expected an integer ({})", type_name(o.type));
+        v = static_cast<double>(i);
+    }
+    if (v < o.min || v > o.max)
+        return fmt::format("expected a value in [{}, {}]", o.min, o.max);
+    return "";
+}
+
+}  // namespace
+
+int64_t PolicyOptions::get_int(const std::string& name) const {
+    return std::strtoll(values.at(name).c_str(), nullptr, 10);
+}
+double PolicyOptions::get_double(const std::string& name) const {
+    return std::strtod(values.at(name).c_str(), nullptr);
+}
+bool PolicyOptions::get_bool(const std::string& name) const {
+    return values.at(name) == "true";
+}
+uint64_t PolicyOptions::get_duration_ns(const std::string& name) const {
+    return static_cast<uint64_t>(get_int(name)) * 1000;
+}
+
+std::vector<PolicyOption> common_policy_options() {
+    return {{"quantum_us", OptionType::DurationUs, "3000",
+             "time slice before a task is preempted when others wait", 1, 1e9}};
+}
+
+void apply_common_options(Policy& p, const PolicyOptions& o) {
+    p.quantum_ns = o.get_duration_ns("quantum_us");
+}
+
+const std::vector<PolicyInfo>& policy_registry() {
+    static const std::vector<PolicyInfo> registry = [] {
+        std::vector<PolicyInfo> r;
+        r.push_back(static_policy_info());
+        r.push_back(failing_policy_info());
+        for (PolicyInfo& p : r) {
+            auto common = common_policy_options();
+            p.options.insert(p.options.end(), common.begin(), common.end());
+        }
+        return r;
+    }();
+    return registry;
+}
+
+std::unique_ptr<Policy> make_policy(std::string_view spec, std::string_view what) {
+    std::string_view name = spec.substr(0, spec.find(':'));
+    const PolicyInfo* info = find_policy(name);
+    if (info == nullptr)
+        throw InputError(fmt::format("{} '{}': unknown policy '{}' (expected one of: {})", what,
+                                     spec, name, valid_policies()));
+    PolicyOptions opts;
+    for (const PolicyOption& o : info->options)
+        opts.values[o.name] = o.default_value;
+    if (name.size() < spec.size()) {
+        std::string_view rest = spec.substr(name.size() + 1);
+        size_t col = name.size() + 2;  // 1-based column of the first option
+        while (true) {
+            std::string_view item = rest.substr(0, rest.find(','));
+            size_t eq = item.find('=');
+            std::string key(item.substr(0, eq));
+            auto it = std::find_if(info->options.begin(), info->options.end(),
+                                   [&](const PolicyOption& o) { return o.name == key; });
+            if (it == info->options.end()) {
+                std::string valid;
+                for (const PolicyOption& o : info->options)
+                    valid += (valid.empty() ? "" : ", ") + o.name;
+                throw InputError(fmt::format(
+                    "{} '{}': column {}: unknown option '{}' for policy '{}' (expected one of: {})",
+                    what, spec, col, key, name, valid));
+            }
+            if (eq == std::string_view::npos)
+                throw InputError(
+                    fmt::format("{} '{}': column {}: option '{}' has no value "
+                                "(expected {}=<{}>)",
+                                what, spec, col, key, key, type_name(it->type)));
+            std::string value(item.substr(eq + 1));
+            std::string err = check_value(*it, value);
+            if (!err.empty())
+                throw InputError(fmt::format("{} '{}': column {}: bad value '{}' for {}: {}", what,
+                                             spec, col + eq + 1, value, key, err));
+            opts.values[key] = value;
+            if (item.size() == rest.size())
+                break;
+            col += item.size() + 1;
+            rest = rest.substr(item.size() + 1);
+        }
+    }
+    std::unique_ptr<Policy> p = info->make(opts);
+    apply_common_options(*p, opts);
+    return p;
+}
+
+}  // namespace schedkit

@@ -1,0 +1,178 @@
+// recorder.cpp: Recorder collects a run's statistics and trace records, and
+// summarize() turns them into a RunSummary.
+//
+// Locking: each CPU's counters and trace buffers are guarded by that CPU's
+// CpuLog::mu; the samples shared by all CPUs (waits, responses, migrations,
+// the completed count) by mu_. A callback holds at most one of these locks
+// at a time; lock_all() takes them all in a fixed order (CPU 0..n-1, then
+// mu_) for a consistent snapshot.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+#include "core/check.h"
+#include "schedkit/report.h"
+
+namespace schedkit {
+
+uint32_t Recorder::TaskTable::intern(const Task& task) {
+    if (last_ref != UINT32_MAX && last_id == task.id)
+        return last_ref;
+    auto [it, inserted] = index.try_emplace(task.id, static_cast<uint32_t>(ids.size()));
+    if (inserted) {
+        SCHEDKIT_CHECK(ids.size() < UINT32_MAX, "too many tasks in one recording");
+        ids.push_back(task.id);
+        names.push_back(task.name);
+    }
+    last_id = task.id;
+    last_ref = it->second;
+    return last_ref;
+}
+
+Recorder::Recorder(int num_cpus, bool keep_trace) : num_cpus_(num_cpus), keep_trace_(keep_trace) {
+    if (num_cpus <= 0)
+        throw std::invalid_argument("Recorder needs at least one CPU");
+    cpus_.reserve(static_cast<size_t>(num_cpus));
+    for (int c = 0; c < num_cpus; ++c)
+        cpus_.push_back(std::make_unique<CpuLog>());
+}
+
+Recorder::CpuLog& Recorder::cpu_log(int cpu) const {
+    SCHEDKIT_CHECK(cpu >= 0 && cpu < num_cpus_, "recorder event for a CPU outside the machine");
+    return *cpus_[static_cast<size_t>(cpu)];
+}
+
+std::vector<std::unique_lock<std::mutex>> Recorder::lock_all() const {
+    std::vector<std::unique_lock<std::mutex>> locks;
+    locks.reserve(cpus_.size() + 1);
+    for (const auto& log : cpus_)
+        locks.emplace_back(log->mu);
+    locks.emplace_back(mu_);
+    return locks;
+}
+
+void Recorder::on_switch(int cpu, const Task* /*prev*/, const Task& /*next*/, uint64_t /*now_ns*/) {
+    CpuLog& log = cpu_log(cpu);
+    std::lock_guard g(log.mu);
+    ++log.switches;
+}
+
+void Recorder::on_migrate(const Task& task, int from, int to, uint64_t now_ns) {
+    cpu_log(from);  // checks the source is a real CPU
+    {
+        CpuLog& dst = cpu_log(to);
+        std::lock_guard g(dst.mu);
+        ++dst.migrations_in;
+    }
+    if (!keep_trace_)
+        return;
+    std::lock_guard g(mu_);
+    migrations_.push_back(Migration{now_ns, migration_tasks_.intern(task), from, to});
+}
+
+void Recorder::on_queue_length(int cpu, int nr_queued, uint64_t now_ns) {
+    CpuLog& log = cpu_log(cpu);
+    if (!keep_trace_)
+        return;
+    std::lock_guard g(log.mu);
+    // The core reports the length after every queue operation; most reports
+    // repeat the last value and would only bloat the trace.
+    if (!log.queue_len.empty() && log.queue_len.back().value == nr_queued)
+        return;
+    log.queue_len.push_back(Counter{now_ns, nr_queued});
+}
+
+void Recorder::on_wait(const Task& /*task*/, uint64_t wait_ns) {
+    std::lock_guard g(mu_);
+    waits_ns_.push_back(wait_ns);
+}
+
+void Recorder::on_run(int cpu, const Task& task, uint64_t start_ns, uint64_t end_ns) {
+    SCHEDKIT_CHECK(end_ns >= start_ns, "run slice ends before it starts");
+    CpuLog& log = cpu_log(cpu);
+    std::lock_guard g(log.mu);
+    log.busy_ns += end_ns - start_ns;
+    if (keep_trace_)
+        log.slices.push_back(Slice{start_ns, end_ns, log.tasks.intern(task)});
+}
+
+void Recorder::on_exit(const Task& task, uint64_t now_ns) {
+    // A task cannot exit before it arrived; clamp rather than wrap around if
+    // an executor's clock disagrees by a tick.
+    uint64_t response = now_ns >= task.arrival_ns ? now_ns - task.arrival_ns : 0;
+    std::lock_guard g(mu_);
+    responses_ns_.push_back(response);
+    ++completed_;
+}
+
+namespace {
+
+double us(uint64_t ns) {
+    return static_cast<double>(ns) / 1000.0;
+}
+
+// imbalance_ratio() is the busiest CPU's busy time over the least busy CPU's,
+// counting only CPUs that ran anything: a CPU the workload never needed
+// (fewer tasks than CPUs) would otherwise make every such run "infinitely"
+// imbalanced. Idle CPUs still show in cpus[] (busy 0). No work at all is 1.
+double imbalance_ratio(const std::vector<uint64_t>& busy_ns) {
+    uint64_t most = 0, least = std::numeric_limits<uint64_t>::max();
+    for (uint64_t b : busy_ns) {
+        if (b == 0)
+            continue;
+        most = std::max(most, b);
+        least = std::min(least, b);
+    }
+    if (most == 0)
+        return 1.0;
+    double ratio = static_cast<double>(most) / static_cast<double>(least);
+    return std::round(ratio * 1000.0) / 1000.0;  // deterministic JSON text
+}
+
+}  // namespace
+
+void Recorder::summarize(RunSummary& out, uint64_t end_ns) const {
+    std::vector<uint64_t> busy;
+    std::vector<CpuSummary> cpus;
+    std::vector<uint64_t> waits, responses;
+    uint64_t completed = 0;
+    {
+        auto locks = lock_all();
+        for (int c = 0; c < num_cpus_; ++c) {
+            const CpuLog& log = *cpus_[static_cast<size_t>(c)];
+            busy.push_back(log.busy_ns);
+            CpuSummary cs;
+            cs.cpu = c;
+            cs.busy_us = us(log.busy_ns);
+            // Busy can exceed `end` only if the executor recorded past the
+            // end it reports; idle is then 0, not a wrapped-around number.
+            cs.idle_us = us(end_ns > log.busy_ns ? end_ns - log.busy_ns : 0);
+            cs.context_switches = log.switches;
+            cs.migrations_in = log.migrations_in;
+            cpus.push_back(cs);
+        }
+        waits = waits_ns_;
+        responses = responses_ns_;
+        completed = completed_;
+    }
+    out.makespan_us = us(end_ns);
+    out.context_switches = 0;
+    out.migrations = 0;
+    for (const CpuSummary& cs : cpus) {
+        out.context_switches += cs.context_switches;
+        out.migrations += cs.migrations_in;
+    }
+    out.imbalance_ratio = imbalance_ratio(busy);
+    out.cpus = std::move(cpus);
+    out.completed = completed;
+    // The recorder does not know how many tasks were spawned; when the
+    // caller has already said, tasks that never exited count as lost. A
+    // caller that can tell unfinished from lost sets `lost` afterwards.
+    if (out.spawned != 0)
+        out.lost = out.spawned > completed ? out.spawned - completed : 0;
+    out.wait_us = percentiles_us(std::move(waits));
+    out.response_us = percentiles_us(std::move(responses));
+}
+
+}  // namespace schedkit

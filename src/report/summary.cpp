@@ -1,0 +1,237 @@
+// summary.cpp: percentiles, and a RunSummary rendered as JSON and as a table.
+// The field definitions live in docs/output.md.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <iterator>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+
+#include "schedkit/report.h"
+
+namespace schedkit {
+
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+// round_to() keeps JSON text free of floating-point noise (0.30000000000000004)
+// so that equal runs print equal bytes on every platform.
+double round_to(double x, int decimals) {
+    double scale = std::pow(10.0, decimals);
+    return std::round(x * scale) / scale;
+}
+double round_us(double x) {
+    return round_to(x, 3);
+}  // ns precision
+
+Json percentiles_json(const Percentiles& p) {
+    Json j = Json::object();
+    j["p50"] = round_us(p.p50);
+    j["p90"] = round_us(p.p90);
+    j["p99"] = round_us(p.p99);
+    j["max"] = round_us(p.max);
+    return j;
+}
+
+// parse_object() parses an embedded JSON text that must be an object. A
+// malformed one is a bug in whoever produced it, so it fails loudly.
+Json parse_object(const std::string& text, const char* what) {
+    Json j;
+    try {
+        j = Json::parse(text);
+    } catch (const Json::parse_error& e) {
+        throw std::runtime_error(fmt::format("{} is not valid JSON: {}", what, e.what()));
+    }
+    if (!j.is_object())
+        throw std::runtime_error(fmt::format("{} must be a JSON object, got: {}", what, text));
+    return j;
+}
+
+// duration() prints microseconds in the largest unit that keeps the number
+// readable ("812.500 us", "12.346 ms", "3.200 s").
+std::string duration(double us) {
+    if (us < 1000.0)
+        return fmt::format("{:.3f} us", us);
+    if (us < 1e6)
+        return fmt::format("{:.3f} ms", us / 1e3);
+    return fmt::format("{:.3f} s", us / 1e6);
+}
+
+std::string percentiles_line(const Percentiles& p) {
+    return fmt::format("p50 {}, p90 {}, p99 {}, max {}", duration(p.p50), duration(p.p90),
+                       duration(p.p99), duration(p.max));
+}
+
+double busy_pct(const CpuSummary& c) {
+    double total = c.busy_us + c.idle_us;
+    return total > 0 ? 100.0 * c.busy_us / total : 0.0;
+}
+
+// CpuRow is one line of the per-CPU table: a CPU, or a min/mean/max row.
+struct CpuRow {
+    std::string label;
+    double busy_ms, idle_ms, busy_pct, switches, migrations_in;
+};
+
+CpuRow cpu_row(const CpuSummary& c) {
+    return CpuRow{std::to_string(c.cpu),
+                  c.busy_us / 1e3,
+                  c.idle_us / 1e3,
+                  busy_pct(c),
+                  static_cast<double>(c.context_switches),
+                  static_cast<double>(c.migrations_in)};
+}
+
+// Above this many CPUs the table shows per-column min/mean/max instead of a
+// row per CPU: 128 lines drown the header, and the JSON keeps every CPU.
+constexpr size_t kTableMaxCpus = 64;
+
+std::vector<CpuRow> compressed_rows(const std::vector<CpuSummary>& cpus) {
+    std::vector<CpuRow> rows;
+    for (const CpuSummary& c : cpus)
+        rows.push_back(cpu_row(c));
+    CpuRow lo = rows.front(), hi = rows.front(), sum{"mean", 0, 0, 0, 0, 0};
+    for (const CpuRow& r : rows) {
+        lo.busy_ms = std::min(lo.busy_ms, r.busy_ms);
+        lo.idle_ms = std::min(lo.idle_ms, r.idle_ms);
+        lo.busy_pct = std::min(lo.busy_pct, r.busy_pct);
+        lo.switches = std::min(lo.switches, r.switches);
+        lo.migrations_in = std::min(lo.migrations_in, r.migrations_in);
+        hi.busy_ms = std::max(hi.busy_ms, r.busy_ms);
+        hi.idle_ms = std::max(hi.idle_ms, r.idle_ms);
+        hi.busy_pct = std::max(hi.busy_pct, r.busy_pct);
+        hi.switches = std::max(hi.switches, r.switches);
+        hi.migrations_in = std::max(hi.migrations_in, r.migrations_in);
+        sum.busy_ms += r.busy_ms;
+        sum.idle_ms += r.idle_ms;
+        sum.busy_pct += r.busy_pct;
+        sum.switches += r.switches;
+        sum.migrations_in += r.migrations_in;
+    }
+    auto n = static_cast<double>(rows.size());
+    CpuRow mean{"mean",           sum.busy_ms / n,  sum.idle_ms / n,
+                sum.busy_pct / n, sum.switches / n, sum.migrations_in / n};
+    lo.label = "min";
+    hi.label = "max";
+    return {lo, mean, hi};
+}
+
+}  // namespace
+
+Percentiles percentiles_us(std::vector<uint64_t> samples_ns) {
+    Percentiles p;
+    if (samples_ns.empty())
+        return p;
+    std::sort(samples_ns.begin(), samples_ns.end());
+    size_t n = samples_ns.size();
+    // Nearest rank: the smallest sample with at least pct% of the samples at
+    // or below it, i.e. rank ceil(pct * n / 100), 1-based. Integer maths so
+    // no rounding decides which sample is picked.
+    auto at = [&](size_t pct) {
+        size_t rank = std::max<size_t>(1, (pct * n + 99) / 100);
+        return static_cast<double>(samples_ns[rank - 1]) / 1000.0;
+    };
+    p.p50 = at(50);
+    p.p90 = at(90);
+    p.p99 = at(99);
+    p.max = static_cast<double>(samples_ns.back()) / 1000.0;
+    return p;
+}
+
+std::string summary_json(const RunSummary& s) {
+    Json j = Json::object();
+    j["workload"] = s.workload;
+    j["topology"] = s.topology;
+    j["policy"] = s.policy;
+    j["seed"] = s.seed;
+    j["makespan_us"] = round_us(s.makespan_us);
+    j["events"] = s.events;
+    j["events_per_s"] = round_to(s.events_per_s, 0);
+    j["wall_s"] = round_to(s.wall_s, 6);
+    j["context_switches"] = s.context_switches;
+    j["migrations"] = s.migrations;
+    j["imbalance_ratio"] = round_to(s.imbalance_ratio, 3);
+    Json tasks = Json::object();
+    tasks["spawned"] = s.spawned;
+    tasks["completed"] = s.completed;
+    tasks["lost"] = s.lost;
+    j["tasks"] = std::move(tasks);
+    j["wait_us"] = percentiles_json(s.wait_us);
+    j["response_us"] = percentiles_json(s.response_us);
+    Json cpus = Json::array();
+    for (const CpuSummary& c : s.cpus) {
+        Json cj = Json::object();
+        cj["cpu"] = c.cpu;
+        cj["busy_us"] = round_us(c.busy_us);
+        cj["idle_us"] = round_us(c.idle_us);
+        cj["context_switches"] = c.context_switches;
+        cj["migrations_in"] = c.migrations_in;
+        cpus.push_back(std::move(cj));
+    }
+    j["cpus"] = std::move(cpus);
+    if (!s.policy_stats_json.empty())
+        j["policy_stats"] = parse_object(s.policy_stats_json, "policy stats");
+    if (!s.extra_json.empty()) {
+        // Named, not a temporary: a range-for over a temporary's items() dangles.
+        Json extra = parse_object(s.extra_json, "extra summary fields");
+        for (auto& [key, value] : extra.items()) {
+            // Silently replacing a statistic with a same-named extra would
+            // publish a number the run did not produce.
+            if (j.contains(key))
+                throw std::runtime_error(
+                    fmt::format("extra summary field '{}' collides with a standard field", key));
+            j[key] = value;
+        }
+    }
+    // Replace invalid UTF-8 (a workload name from a binary file) rather than
+    // throwing at the very end of a run.
+    return j.dump(2, ' ', false, Json::error_handler_t::replace);
+}
+
+std::string summary_table(const RunSummary& s) {
+    std::string out;
+    auto line = [&out](std::string_view label, const std::string& value) {
+        fmt::format_to(std::back_inserter(out), "{:<12}{}\n", label, value);
+    };
+    line("workload", s.workload);
+    line("topology", s.topology);
+    line("policy", s.policy);
+    line("seed", std::to_string(s.seed));
+    line("makespan", duration(s.makespan_us));
+    line("events", fmt::format("{} ({:.0f}/s, wall {:.3f} s)", s.events, s.events_per_s, s.wall_s));
+    line("switches", std::to_string(s.context_switches));
+    line("migrations", std::to_string(s.migrations));
+    line("imbalance", fmt::format("{:.3f} (busiest / least busy CPU that ran)", s.imbalance_ratio));
+    line("tasks", fmt::format("{} spawned, {} completed, {} lost", s.spawned, s.completed, s.lost));
+    line("wait", percentiles_line(s.wait_us));
+    line("response", percentiles_line(s.response_us));
+    if (s.cpus.empty())
+        return out;
+
+    std::vector<CpuRow> rows;
+    out += '\n';
+    if (s.cpus.size() > kTableMaxCpus) {
+        fmt::format_to(std::back_inserter(out),
+                       "{} CPUs: per-column min / mean / max (the JSON lists every CPU)\n",
+                       s.cpus.size());
+        rows = compressed_rows(s.cpus);
+    } else {
+        for (const CpuSummary& c : s.cpus)
+            rows.push_back(cpu_row(c));
+    }
+    fmt::format_to(std::back_inserter(out), "{:>5} {:>12} {:>12} {:>7} {:>10} {:>9}\n", "cpu",
+                   "busy ms", "idle ms", "busy %", "switches", "migr in");
+    for (const CpuRow& r : rows) {
+        // Counts print as integers per CPU; a mean is fractional.
+        int count_decimals = r.label == "mean" ? 1 : 0;
+        fmt::format_to(std::back_inserter(out),
+                       "{:>5} {:>12.3f} {:>12.3f} {:>7.1f} {:>10.{}f} {:>9.{}f}\n", r.label,
+                       r.busy_ms, r.idle_ms, r.busy_pct, r.switches, count_decimals,
+                       r.migrations_in, count_decimals);
+    }
+    return out;
+}
+
+}  // namespace schedkit

@@ -1,0 +1,251 @@
+// trace.cpp: Recorder::write_trace(), Chrome Trace Event JSON for Perfetto.
+//
+// The file is streamed rather than built as a JSON document: a simulation
+// may record millions of slices, and a DOM of them would cost several times
+// the recording itself. docs/output.md describes the format; the choices
+// that exist only to make Perfetto draw it right are explained where made.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <iterator>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <string_view>
+#include <tuple>
+
+#include "schedkit/report.h"
+
+namespace schedkit {
+
+namespace {
+
+// Perfetto treats pid 0 as the kernel's swapper and has mishandled tid 0, so
+// the run is process 1 and CPU n is thread n + 1 (its name says "CPU n").
+constexpr int kPid = 1;
+int tid_of(int cpu) {
+    return cpu + 1;
+}
+
+// A migration is drawn as a flow arrow. Perfetto binds a flow event to the
+// innermost slice open on its track at that moment, and at a migration the
+// source CPU may be idle or running something else, so each end gets its own
+// 1 ns marker slice to bind to. 1 ns (not 0) keeps the marker open at the
+// flow's timestamp and, with integer-ns slices, nests it inside any slice
+// that covers that instant.
+constexpr uint64_t kMarkerNs = 1;
+
+// put_us() prints nanoseconds as microseconds with exactly three decimals,
+// from integers: exact, and the same bytes everywhere.
+void put_us(std::string& out, uint64_t ns) {
+    fmt::format_to(std::back_inserter(out), "{}.{:03}", ns / 1000, ns % 1000);
+}
+
+std::string json_string(const std::string& s) {
+    return nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// TraceFile writes `<path>.tmp` through a buffer and renames it over `path`
+// on commit(). Destroyed uncommitted (an error, an exception), it removes
+// the temporary file, so a failed write leaves nothing behind.
+class TraceFile {
+  public:
+    explicit TraceFile(const std::string& path) : path_(path), tmp_(path + ".tmp") {
+        file_ = std::fopen(tmp_.c_str(), "wb");
+        if (file_ == nullptr)
+            fail("cannot create", tmp_);
+        buf_.reserve(kFlushBytes + 4096);
+    }
+    TraceFile(const TraceFile&) = delete;
+    TraceFile& operator=(const TraceFile&) = delete;
+    ~TraceFile() {
+        if (file_ != nullptr)
+            std::fclose(file_);
+        if (!committed_)
+            std::remove(tmp_.c_str());
+    }
+
+    // buf() is where events are formatted; maybe_flush() writes it out once
+    // it is large.
+    std::string& buf() { return buf_; }
+    void maybe_flush() {
+        if (buf_.size() >= kFlushBytes)
+            flush();
+    }
+
+    void commit() {
+        flush();
+        std::FILE* f = file_;
+        file_ = nullptr;
+        if (std::fclose(f) != 0)
+            fail("cannot write", tmp_);
+        if (std::rename(tmp_.c_str(), path_.c_str()) != 0)
+            fail("cannot rename the trace to", path_);
+        committed_ = true;
+    }
+
+  private:
+    static constexpr size_t kFlushBytes = 1 << 20;
+
+    void flush() {
+        if (!buf_.empty() && std::fwrite(buf_.data(), 1, buf_.size(), file_) != buf_.size())
+            fail("cannot write", tmp_);
+        buf_.clear();
+    }
+    [[noreturn]] static void fail(const char* what, const std::string& file) {
+        int err = errno;
+        throw std::runtime_error(fmt::format("trace: {} {}: {}", what, file, std::strerror(err)));
+    }
+
+    std::string path_, tmp_;
+    std::FILE* file_ = nullptr;
+    std::string buf_;
+    bool committed_ = false;
+};
+
+// EventRef is one event to emit, sorted before writing. `kind` orders the
+// events that share a timestamp: run slices first (so a marker or another
+// slice starting at the same instant nests inside them), then migrations,
+// each as one group (marker + flow start on the source, marker + flow end
+// on the destination: a flow must start before it ends in file order, even
+// when the destination CPU has the lower number), then counters.
+struct EventRef {
+    enum Kind : uint8_t { Run, Migrate, Count };
+    uint64_t ts_ns;
+    Kind kind;
+    uint32_t cpu;  // 0 for migrations: they are ordered by `idx` alone
+    uint64_t idx;  // insertion order within (kind, cpu)
+
+    bool operator<(const EventRef& o) const {
+        return std::tie(ts_ns, kind, cpu, idx) < std::tie(o.ts_ns, o.kind, o.cpu, o.idx);
+    }
+};
+
+}  // namespace
+
+void Recorder::write_trace(const std::string& path, const std::string& title) const {
+    // Recording blocks while the trace is written: a consistent snapshot
+    // without copying millions of slices. Traces are written after a run.
+    auto locks = lock_all();
+
+    std::vector<EventRef> refs;
+    size_t total = migrations_.size();
+    for (const auto& log : cpus_)
+        total += log->slices.size() + log->queue_len.size();
+    refs.reserve(total);
+    for (int c = 0; c < num_cpus_; ++c) {
+        const CpuLog& log = *cpus_[static_cast<size_t>(c)];
+        auto cpu = static_cast<uint32_t>(c);
+        for (size_t i = 0; i < log.slices.size(); ++i)
+            refs.push_back(EventRef{log.slices[i].start_ns, EventRef::Run, cpu, i});
+        for (size_t i = 0; i < log.queue_len.size(); ++i)
+            refs.push_back(EventRef{log.queue_len[i].at_ns, EventRef::Count, cpu, i});
+    }
+    for (size_t i = 0; i < migrations_.size(); ++i)
+        refs.push_back(EventRef{migrations_[i].at_ns, EventRef::Migrate, 0, i});
+    std::sort(refs.begin(), refs.end());
+
+    // Names are escaped once per task, not once per slice.
+    std::vector<std::vector<std::string>> cpu_names;
+    for (const auto& log : cpus_) {
+        std::vector<std::string> names;
+        names.reserve(log->tasks.names.size());
+        for (const std::string& n : log->tasks.names)
+            names.push_back(json_string(n));
+        cpu_names.push_back(std::move(names));
+    }
+
+    std::vector<std::string> marker_names;
+    for (const std::string& n : migration_tasks_.names)
+        marker_names.push_back(json_string("migrate " + n));
+
+    TraceFile file(path);
+    std::string& out = file.buf();
+    auto it = std::back_inserter(out);
+    bool first = true;
+    auto next_event = [&]() {
+        out += first ? "\n" : ",\n";
+        first = false;
+    };
+
+    out += R"({"traceEvents":[)";
+    next_event();
+    fmt::format_to(it, R"({{"name":"process_name","ph":"M","pid":{},"args":{{"name":{}}}}})", kPid,
+                   json_string(title));
+    for (int c = 0; c < num_cpus_; ++c) {
+        next_event();
+        fmt::format_to(it,
+                       R"({{"name":"thread_name","ph":"M","pid":{},"tid":{},)"
+                       R"("args":{{"name":"CPU {}"}}}})",
+                       kPid, tid_of(c), c);
+        next_event();
+        fmt::format_to(it,
+                       R"({{"name":"thread_sort_index","ph":"M","pid":{},"tid":{},)"
+                       R"("args":{{"sort_index":{}}}}})",
+                       kPid, tid_of(c), c);
+    }
+
+    // slice() starts a complete event; the caller appends its args and closing brace.
+    auto slice = [&](const std::string& name, const char* cat, int cpu, uint64_t start_ns,
+                     uint64_t dur_ns) {
+        next_event();
+        fmt::format_to(it, R"({{"name":{},"cat":"{}","ph":"X","pid":{},"tid":{},"ts":)", name, cat,
+                       kPid, tid_of(cpu));
+        put_us(out, start_ns);
+        out += R"(,"dur":)";
+        put_us(out, dur_ns);
+    };
+    auto flow = [&](const char* phase, uint64_t id, int cpu, uint64_t at_ns) {
+        next_event();
+        fmt::format_to(it,
+                       R"({{"name":"migration","cat":"migration","ph":"{}",{}"id":{},)"
+                       R"("pid":{},"tid":{},"ts":)",
+                       phase, phase[0] == 'f' ? R"("bp":"e",)" : "", id, kPid, tid_of(cpu));
+        put_us(out, at_ns);
+        out += '}';
+    };
+
+    for (const EventRef& r : refs) {
+        switch (r.kind) {
+            case EventRef::Run: {
+                const CpuLog& log = *cpus_[r.cpu];
+                const Slice& s = log.slices[r.idx];
+                slice(cpu_names[r.cpu][s.task_ref], "run", static_cast<int>(r.cpu), s.start_ns,
+                      s.end_ns - s.start_ns);
+                fmt::format_to(it, R"(,"args":{{"task":{}}}}})", log.tasks.ids[s.task_ref]);
+                break;
+            }
+            case EventRef::Migrate: {
+                const Migration& m = migrations_[r.idx];
+                const std::string& name = marker_names[m.task_ref];
+                TaskId task = migration_tasks_.ids[m.task_ref];
+                for (int end = 0; end < 2; ++end) {
+                    int cpu = end == 0 ? m.from : m.to;
+                    slice(name, "migration", cpu, m.at_ns, kMarkerNs);
+                    fmt::format_to(it, R"(,"args":{{"task":{},"from":{},"to":{}}}}})", task, m.from,
+                                   m.to);
+                    // Flow ids start at 1: some viewers treat id 0 as "no id".
+                    flow(end == 0 ? "s" : "f", r.idx + 1, cpu, m.at_ns);
+                }
+                break;
+            }
+            case EventRef::Count: {
+                const Counter& k = cpus_[r.cpu]->queue_len[r.idx];
+                next_event();
+                fmt::format_to(it, R"({{"name":"runqueue CPU {}","ph":"C","pid":{},"ts":)", r.cpu,
+                               kPid);
+                put_us(out, k.at_ns);
+                fmt::format_to(it, R"(,"args":{{"len":{}}}}})", k.value);
+                break;
+            }
+        }
+        file.maybe_flush();
+    }
+    fmt::format_to(it, "\n],\"displayTimeUnit\":\"ns\",\"otherData\":{{\"title\":{}}}}}\n",
+                   json_string(title));
+    file.commit();
+}
+
+}  // namespace schedkit

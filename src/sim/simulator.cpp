@@ -1,0 +1,423 @@
+// The discrete-event simulator: virtual time driving the real scheduler core.
+#include "schedkit/sim.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <deque>
+
+#include "core/check.h"
+#include "sim/event_queue.h"
+
+namespace schedkit {
+
+using sim::EventKind;
+
+namespace {
+
+// SimTask is a Task plus the program it executes: its group's behavior,
+// where it is in it, and the join bookkeeping of spawn steps.
+struct SimTask {
+    Task task;
+    const GroupSpec* group = nullptr;
+    uint32_t index = 0;
+    size_t step = 0;
+    int repeat_left = 1;
+    uint64_t remaining_ns = 0;  // of the current run burst, including cache refill
+    int last_cpu = -1;          // CPU of its previous run, for migration cost
+    SimTask* parent = nullptr;  // joins this task when non-null
+    int pending_children = 0;
+    bool waiting_join = false;
+};
+
+// CpuState is what the simulator knows of one CPU besides its run queue.
+struct CpuState {
+    SimTask* current = nullptr;
+    uint64_t quantum_start_ns = 0;  // start of the current time slice
+    uint64_t seg_start_ns = 0;      // start of the current run segment (trace slice)
+    uint16_t gen = 0;               // invalidates a pending SliceEnd on preemption
+    bool resched_pending = false;
+    bool eof = false;
+    TaskId last_task = 0;  // for the context-switch cost
+};
+
+struct PendingSwitch {
+    uint64_t at_ns;
+    std::unique_ptr<Policy> next;
+};
+
+}  // namespace
+
+struct Simulator::Impl final : ExecutorHooks {
+    const WorkloadSpec& spec;
+    SimConfig cfg;
+    Scheduler sched;
+    Recorder recorder;
+    sim::EventQueue events;
+    std::deque<SimTask> tasks;
+    std::vector<CpuState> cpus;
+    std::vector<PendingSwitch> switches;
+    std::string switch_log;  // JSON array items
+    Rng rng;
+    uint64_t now = 0;
+    uint64_t last_exit_ns = 0;
+    uint64_t arrivals_left = 0;
+    uint64_t processed = 0;
+    uint64_t exited_seen = 0;
+
+    Impl(const WorkloadSpec& s, Topology topo, std::unique_ptr<Policy> policy, SimConfig c)
+        : spec(s),
+          cfg(c),
+          sched(topo, DomainTree::build(topo), std::move(policy)),
+          recorder(topo.num_cpus(), c.keep_trace),
+          cpus(static_cast<size_t>(topo.num_cpus())),
+          rng(c.seed.value_or(s.seed)) {
+        sched.set_executor(this);
+        sched.set_observer(&recorder);
+        if (cfg.quantum_ns != 0)
+            sched.policy().quantum_ns = cfg.quantum_ns;
+        create_arrivals();
+    }
+
+    SimTask& new_task(const GroupSpec& g, int group_index, int instance) {
+        SimTask& st = tasks.emplace_back();
+        st.index = static_cast<uint32_t>(tasks.size() - 1);
+        st.group = &g;
+        st.repeat_left = g.repeat;
+        st.task.id = tasks.size();
+        st.task.name = fmt::format("{}#{}", g.name, instance);
+        st.task.group = group_index;
+        st.task.nice = g.nice;
+        st.task.weight = g.weight;
+        st.task.affinity = g.affinity;
+        st.task.executor_data = &st;
+        return st;
+    }
+
+    // Arrivals are drawn up front, group by group, so the random stream (and
+    // so the whole run) does not depend on event interleaving.
+    void create_arrivals() {
+        for (size_t gi = 0; gi < spec.groups.size(); ++gi) {
+            const GroupSpec& g = spec.groups[gi];
+            double t = static_cast<double>(g.arrival.at_ns);
+            for (int i = 0; i < g.count; ++i) {
+                if (g.arrival.kind == Arrival::Kind::Poisson) {
+                    double u = static_cast<double>(rng() >> 11) * 0x1.0p-53;
+                    t += -std::log1p(-u) / g.arrival.rate_per_s * 1e9;
+                }
+                SimTask& st = new_task(g, static_cast<int>(gi), i);
+                events.push(static_cast<uint64_t>(t), EventKind::Arrive, st.index);
+                ++arrivals_left;
+            }
+        }
+        if (arrivals_left == 0)
+            sched.close_arrivals();
+    }
+
+    void kick(int cpu) override {
+        CpuState& c = cpus[static_cast<size_t>(cpu)];
+        bool push = sched.rq(cpu).push_to.load(std::memory_order_relaxed) >= 0;
+        if (c.resched_pending || (c.current != nullptr && !push))
+            return;
+        c.resched_pending = true;
+        events.push(now, EventKind::Resched, static_cast<uint32_t>(cpu));
+    }
+
+    uint64_t migration_cost(int from, int to) const {
+        int level = sched.domains().lowest_common_level(from, to);
+        if (level < 0)
+            return 0;
+        auto kind = static_cast<size_t>(sched.domains().level(level).kind);
+        return cfg.migration_cost_ns[kind];
+    }
+
+    // advance() runs a task's zero-time steps until it reaches a CPU burst
+    // (true), or blocks or exits (false: the CPU is free again).
+    bool advance(int cpu, SimTask& st) {
+        const auto& behavior = st.group->behavior;
+        for (;;) {
+            if (st.step == behavior.size()) {
+                st.step = 0;
+                if (--st.repeat_left <= 0)
+                    return finish(cpu, st);
+            }
+            const Step& s = behavior[st.step++];
+            switch (s.kind) {
+                case Step::Kind::Run:
+                    st.remaining_ns = s.duration.sample(rng);
+                    if (st.remaining_ns > 0)
+                        return true;
+                    break;
+                case Step::Kind::Block: {
+                    uint64_t d = s.duration.sample(rng);
+                    sched.block(cpu, now);
+                    events.push(now + d, EventKind::Wake, st.index);
+                    return false;
+                }
+                case Step::Kind::Spawn: {
+                    const GroupSpec& g = spec.groups[static_cast<size_t>(s.spawn_group)];
+                    for (int i = 0; i < s.spawn_count; ++i) {
+                        SimTask& child = new_task(g, s.spawn_group, static_cast<int>(tasks.size()));
+                        if (s.join) {
+                            child.parent = &st;
+                            ++st.pending_children;
+                        }
+                        sched.spawn(child.task, now);
+                    }
+                    if (s.join && st.pending_children > 0) {
+                        st.waiting_join = true;
+                        sched.block(cpu, now);
+                        return false;
+                    }
+                    break;
+                }
+                case Step::Kind::Exit:
+                    return finish(cpu, st);
+            }
+        }
+    }
+
+    bool finish(int cpu, SimTask& st) {
+        sched.exit(cpu, now);
+        recorder.on_exit(st.task, now);
+        last_exit_ns = now;
+        ++exited_seen;
+        if (SimTask* p = st.parent; p != nullptr && --p->pending_children == 0 && p->waiting_join) {
+            p->waiting_join = false;
+            sched.wake(p->task, now);
+        }
+        return false;
+    }
+
+    // dispatch() picks and starts work on an empty CPU until something runs
+    // or the CPU has nothing to do.
+    void dispatch(int cpu) {
+        CpuState& c = cpus[static_cast<size_t>(cpu)];
+        while (c.current == nullptr) {
+            if (sched.rq(cpu).push_to.load(std::memory_order_relaxed) >= 0)
+                sched.active_balance(cpu, now);
+            Pick p = sched.pick_next(cpu, now);
+            if (p.status == PickStatus::Eof)
+                c.eof = true;
+            if (p.status != PickStatus::Task)
+                return;  // Idle/Wait: a kick wakes us
+            SimTask& st = *static_cast<SimTask*>(p.task->executor_data);
+            if (st.remaining_ns == 0 && !advance(cpu, st))
+                continue;
+            uint64_t start = now;
+            if (st.task.id != c.last_task)
+                start += cfg.context_switch_ns;
+            if (st.last_cpu >= 0 && st.last_cpu != cpu)
+                st.remaining_ns += migration_cost(st.last_cpu, cpu);
+            st.last_cpu = cpu;
+            c.last_task = st.task.id;
+            c.current = &st;
+            c.quantum_start_ns = now;
+            c.seg_start_ns = start;
+            schedule_slice_end(cpu, start);
+        }
+    }
+
+    void schedule_slice_end(int cpu, uint64_t from) {
+        CpuState& c = cpus[static_cast<size_t>(cpu)];
+        uint64_t quantum = sched.policy().time_slice_ns(c.current->task);
+        uint64_t used = from - c.quantum_start_ns;
+        uint64_t left = used < quantum ? quantum - used : 0;
+        uint64_t run = std::min(c.current->remaining_ns, std::max<uint64_t>(left, 1));
+        events.push(from + run, EventKind::SliceEnd, static_cast<uint32_t>(cpu), c.gen);
+    }
+
+    // stop_segment() accounts the run so far of the CPU's current task.
+    void stop_segment(int cpu) {
+        CpuState& c = cpus[static_cast<size_t>(cpu)];
+        SimTask& st = *c.current;
+        if (now > c.seg_start_ns) {
+            uint64_t ran = now - c.seg_start_ns;
+            st.remaining_ns -= std::min(ran, st.remaining_ns);
+            recorder.on_run(cpu, st.task, c.seg_start_ns, now);
+        }
+        c.seg_start_ns = now;
+    }
+
+    void on_slice_end(int cpu) {
+        CpuState& c = cpus[static_cast<size_t>(cpu)];
+        SimTask& st = *c.current;
+        stop_segment(cpu);
+        if (st.remaining_ns == 0 && !advance(cpu, st)) {
+            c.current = nullptr;
+            dispatch(cpu);
+            return;
+        }
+        uint64_t quantum = sched.policy().time_slice_ns(st.task);
+        bool pushed = sched.rq(cpu).push_to.load(std::memory_order_relaxed) >= 0;
+        if (now - c.quantum_start_ns >= quantum || pushed) {
+            if (sched.rq(cpu).nr_queued.load(std::memory_order_relaxed) > 0 || pushed) {
+                preempt(cpu);
+                return;
+            }
+            c.quantum_start_ns = now;  // nobody waits: a fresh slice, no switch
+        }
+        schedule_slice_end(cpu, now);
+    }
+
+    void preempt(int cpu) {
+        CpuState& c = cpus[static_cast<size_t>(cpu)];
+        ++c.gen;
+        sched.put_prev(cpu, now);
+        c.current = nullptr;
+        dispatch(cpu);
+    }
+
+    void on_resched(int cpu) {
+        CpuState& c = cpus[static_cast<size_t>(cpu)];
+        c.resched_pending = false;
+        if (c.current == nullptr) {
+            dispatch(cpu);
+        } else if (sched.rq(cpu).push_to.load(std::memory_order_relaxed) >= 0) {
+            stop_segment(cpu);  // active balance: the source CPU stops its task
+            preempt(cpu);
+        }
+    }
+
+    bool work_remains() const { return arrivals_left > 0 || sched.alive() > 0; }
+
+    void start_ticks() {
+        uint64_t period = sched.policy().tick_period_ns();
+        if (period == 0)
+            return;
+        for (int cpu = 0; cpu < sched.num_cpus(); ++cpu)
+            events.push(now + period, EventKind::Tick, static_cast<uint32_t>(cpu), tick_epoch);
+    }
+    uint16_t tick_epoch = 0;  // ticks of a replaced policy die out
+
+    void on_tick(int cpu, uint16_t epoch) {
+        if (epoch != tick_epoch || !work_remains())
+            return;
+        sched.tick(cpu, now);
+        uint64_t period = sched.policy().tick_period_ns();
+        if (period != 0)
+            events.push(now + period, EventKind::Tick, static_cast<uint32_t>(cpu), epoch);
+    }
+
+    void on_switch(uint32_t index) {
+        PendingSwitch& ps = switches[index];
+        std::string to = ps.next->name();
+        std::string from = sched.policy().name();
+        if (cfg.quantum_ns != 0)
+            ps.next->quantum_ns = cfg.quantum_ns;
+        SwitchResult r = sched.switch_policy(std::move(ps.next), now);
+        if (!switch_log.empty())
+            switch_log += ",";
+        switch_log += fmt::format(R"({{"at_us":{:.3f},"from":"{}","to":"{}","ok":{}{}}})",
+                                  static_cast<double>(now) / 1e3, from, to, r.ok ? "true" : "false",
+                                  r.ok ? "" : fmt::format(R"(,"error":"{}")", r.error));
+        if (r.ok) {
+            ++tick_epoch;
+            start_ticks();
+        }
+    }
+
+    SimResult run() {
+        auto wall_start = std::chrono::steady_clock::now();
+        for (uint32_t i = 0; i < switches.size(); ++i)
+            events.push(switches[i].at_ns, EventKind::Switch, i);
+        start_ticks();
+        bool stopped = false;
+        while (!events.empty()) {
+            sim::Event e = events.pop();
+            if ((cfg.until_ns != 0 && e.time_ns > cfg.until_ns) || processed >= cfg.max_events) {
+                stopped = true;
+                now = cfg.until_ns != 0 ? std::max(now, std::min(e.time_ns, cfg.until_ns)) : now;
+                break;
+            }
+            now = e.time_ns;
+            ++processed;
+            switch (e.kind) {
+                case EventKind::Arrive:
+                    sched.spawn(tasks[e.target].task, now);
+                    if (--arrivals_left == 0)
+                        sched.close_arrivals();
+                    break;
+                case EventKind::Resched:
+                    on_resched(static_cast<int>(e.target));
+                    break;
+                case EventKind::SliceEnd:
+                    if (e.gen == cpus[e.target].gen && cpus[e.target].current != nullptr)
+                        on_slice_end(static_cast<int>(e.target));
+                    break;
+                case EventKind::Wake:
+                    wake(tasks[e.target]);
+                    break;
+                case EventKind::Tick:
+                    on_tick(static_cast<int>(e.target), e.gen);
+                    break;
+                case EventKind::Switch:
+                    on_switch(e.target);
+                    break;
+            }
+        }
+        if (stopped)
+            for (int cpu = 0; cpu < sched.num_cpus(); ++cpu)
+                if (cpus[static_cast<size_t>(cpu)].current != nullptr)
+                    stop_segment(cpu);
+        double wall_s =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+        return finish_run(stopped, wall_s);
+    }
+
+    void wake(SimTask& st) {
+        if (st.task.state == TaskState::Blocked && !st.waiting_join)
+            sched.wake(st.task, now);
+    }
+
+    SimResult finish_run(bool stopped, double wall_s) {
+        if (!stopped)
+            sched.check_invariants();
+        SimResult r;
+        RunSummary& s = r.summary;
+        uint64_t end = stopped ? now : last_exit_ns;
+        s.workload = spec.name;
+        s.topology = sched.topology().source();
+        s.policy = sched.policy().name();
+        s.seed = cfg.seed.value_or(spec.seed);
+        s.events = processed;
+        s.wall_s = wall_s;
+        s.events_per_s = wall_s > 0 ? static_cast<double>(processed) / wall_s : 0;
+        recorder.summarize(s, end);
+        uint64_t not_exited = 0;
+        for (const SimTask& st : tasks)
+            if (st.task.state != TaskState::Exited && st.task.state != TaskState::New)
+                ++not_exited;
+        s.spawned = sched.spawned();
+        s.completed = exited_seen;
+        r.unfinished = not_exited;
+        s.lost = s.spawned - s.completed - not_exited;
+        r.completed = !stopped && not_exited == 0;
+        s.policy_stats_json = sched.policy().stats_json();
+        s.extra_json =
+            fmt::format(R"({{"unfinished":{},"policy_switches":[{}]}})", not_exited, switch_log);
+        return r;
+    }
+};
+
+Simulator::Simulator(const WorkloadSpec& spec, Topology topo, std::unique_ptr<Policy> policy,
+                     SimConfig config)
+    : impl_(std::make_unique<Impl>(spec, std::move(topo), std::move(policy), config)) {}
+
+Simulator::~Simulator() = default;
+
+void Simulator::schedule_switch(uint64_t at_ns, std::unique_ptr<Policy> next) {
+    impl_->switches.push_back(PendingSwitch{at_ns, std::move(next)});
+}
+
+SimResult Simulator::run() {
+    return impl_->run();
+}
+Scheduler& Simulator::scheduler() {
+    return impl_->sched;
+}
+const Recorder& Simulator::recorder() const {
+    return impl_->recorder;
+}
+
+}  // namespace schedkit

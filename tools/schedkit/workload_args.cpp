@@ -1,0 +1,80 @@
+#include "workload_args.h"
+
+#include <fmt/format.h>
+
+#include <charconv>
+
+#include "schedkit/error.h"
+#include "schedkit/policy_registry.h"
+
+namespace schedkit::cli {
+
+void WorkloadArgs::add_to(CLI::App& cmd, bool with_policy) {
+    cmd.add_option("spec", spec_path, "Workload spec (YAML), see docs/workload-format.md")
+        ->required();
+    cmd.add_option(
+        "--topology", topology,
+        "host, an hwloc synthetic string or an XML file (default: the spec's, else host)");
+    if (with_policy) {
+        cmd.add_option("--policy", policy, "Policy and options, e.g. fair:nr_migrate=16")
+            ->capture_default_str();
+        cmd.add_option("--switch", switches, "Switch policy at a time, e.g. 200ms=governor")
+            ->take_all();
+        cmd.add_option("--trace", trace_path, "Write a Chrome/Perfetto trace JSON file");
+    }
+    cmd.add_option("--seed", seed, "Random seed (default: the spec's)");
+    cmd.add_option("--until", until, "Stop at this time, e.g. 2s");
+    cmd.add_option("--quantum", quantum, "Time slice for every policy, e.g. 3ms");
+    cmd.add_flag("--json", json, "Print one JSON object instead of a table");
+}
+
+LoadedWorkload load(const WorkloadArgs& args) {
+    LoadedWorkload w;
+    if (!args.seed.empty()) {
+        uint64_t v = 0;
+        auto [ptr, ec] = std::from_chars(args.seed.data(), args.seed.data() + args.seed.size(), v);
+        if (ec != std::errc{} || ptr != args.seed.data() + args.seed.size())
+            throw InputError(
+                fmt::format("--seed '{}': expected a non-negative integer", args.seed));
+        w.seed = v;
+    }
+    if (!args.until.empty())
+        w.until_ns = parse_duration(args.until, "--until");
+    if (!args.quantum.empty()) {
+        w.quantum_ns = parse_duration(args.quantum, "--quantum");
+        if (w.quantum_ns == 0)
+            throw InputError("--quantum '0': expected a positive duration");
+    }
+    make_policy(args.policy, "--policy");  // validates before any work is done
+    for (const std::string& s : args.switches) {
+        size_t eq = s.find('=');
+        if (eq == std::string::npos)
+            throw InputError(
+                fmt::format("--switch '{}': expected TIME=POLICY, e.g. 200ms=governor", s));
+        PolicySwitch ps;
+        ps.at_ns = parse_duration(s.substr(0, eq), "--switch");
+        ps.policy = s.substr(eq + 1);
+        make_policy(ps.policy, "--switch");
+        w.switches.push_back(ps);
+    }
+    w.spec = parse_workload_file(args.spec_path);
+    std::string topo = !args.topology.empty() ? args.topology : w.spec.topology.value_or("host");
+    w.topo = Topology::load(topo);
+    check_against(w.spec, w.topo);
+    return w;
+}
+
+void write_output_atomically(const std::string& path, const std::string& text) {
+    std::string tmp = path + ".tmp";
+    std::FILE* f = std::fopen(tmp.c_str(), "wb");
+    if (f == nullptr)
+        throw InputError(fmt::format("'{}': cannot write (expected a writable path)", path));
+    bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+    ok &= std::fclose(f) == 0;
+    if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
+        std::remove(tmp.c_str());
+        throw InputError(fmt::format("'{}': write failed", path));
+    }
+}
+
+}  // namespace schedkit::cli

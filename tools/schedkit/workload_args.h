@@ -1,0 +1,56 @@
+// workload_args.h: flags shared by the commands that execute a workload.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "schedkit/policy.h"
+#include "schedkit/topology.h"
+#include "schedkit/workload.h"
+
+namespace schedkit::cli {
+
+// WorkloadArgs are the flags of `sim`, `run` and `compare`; the command
+// line is this struct, and load() validates all of it before anything runs.
+struct WorkloadArgs {
+    std::string spec_path;
+    std::string topology;  // empty: the spec's, else the host
+    std::string policy = "static";
+    std::vector<std::string> switches;  // "200ms=governor"
+    std::string seed;                   // empty: the spec's
+    std::string until;                  // empty: run to completion
+    std::string quantum;                // empty: the policy's
+    std::string trace_path;
+    bool json = false;
+
+    void add_to(CLI::App& cmd, bool with_policy);
+};
+
+// PolicySwitch is one validated --switch.
+struct PolicySwitch {
+    uint64_t at_ns = 0;
+    std::string policy;  // checked by make_policy
+};
+
+// LoadedWorkload is everything a run needs, checked.
+struct LoadedWorkload {
+    WorkloadSpec spec;
+    Topology topo = Topology::flat(1);
+    std::vector<PolicySwitch> switches;
+    std::optional<uint64_t> seed;
+    uint64_t until_ns = 0;
+    uint64_t quantum_ns = 0;
+};
+
+// load() reads and checks the spec, topology, switches, seed and times.
+// Throws InputError on any bad input.
+LoadedWorkload load(const WorkloadArgs& args);
+
+// write_output_atomically() writes text to `path` through a temporary file
+// and a rename, so a failed run never leaves a partial file.
+void write_output_atomically(const std::string& path, const std::string& text);
+
+}  // namespace schedkit::cli
