@@ -1,5 +1,6 @@
 #include "schedkit/report.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -491,57 +492,43 @@ TEST_F(Trace, ChromeTraceEventsForPerfetto) {
         text.find(R"("name":"d","cat":"run","ph":"X","pid":1,"tid":2,"ts":2.500,"dur":2.000)"),
         std::string::npos);
 
-    // Flows: one start and one finish per id, start first in the file, each
-    // end on its CPU's track right after a 1 ns marker slice it binds to.
-    struct Flow {
-        int s_at = -1, f_at = -1;
-        json s, f;
+    // Flows: per id one start on the source track, then one finish (bound
+    // to the enclosing slice) on the destination track, each right after a
+    // 1 ns marker slice on the same track that it binds to.
+    struct Expected {
+        std::string marker;
+        int from, to;
+        double ts;
     };
-    std::map<uint64_t, Flow> flows;
-    for (size_t i = 0; i < ev.size(); ++i) {
+    std::map<uint64_t, Expected> expected = {{1, {"migrate d", 0, 1, 2.0}},
+                                             {2, {"migrate e \"quoted\"", 1, 0, 5.0}}};
+    std::map<uint64_t, std::vector<size_t>> seen;  // id -> indexes of s, f
+    for (size_t i = 1; i < ev.size(); ++i) {
         const json& e = ev[i];
         if (e["ph"] != "s" && e["ph"] != "f")
             continue;
+        auto id = e["id"].get<uint64_t>();
+        ASSERT_TRUE(expected.count(id)) << e.dump();
+        const Expected& x = expected[id];
+        std::vector<size_t>& at = seen[id];
+        EXPECT_EQ(e["ph"], at.empty() ? "s" : "f") << "flow " << id << " out of order";
+        at.push_back(i);
         EXPECT_EQ(e["cat"], "migration");
-        ASSERT_GE(i, 1u);
+        EXPECT_EQ(e["tid"], tid_of[fmt::format("CPU {}", e["ph"] == "s" ? x.from : x.to)]);
+        EXPECT_DOUBLE_EQ(e["ts"].get<double>(), x.ts);
+        if (e["ph"] == "f") {
+            EXPECT_EQ(e["bp"], "e");
+        }
         const json& marker = ev[i - 1];
         EXPECT_EQ(marker["ph"], "X");
+        EXPECT_EQ(marker["name"], x.marker);
         EXPECT_EQ(marker["tid"], e["tid"]);
         EXPECT_EQ(marker["ts"], e["ts"]);
         EXPECT_DOUBLE_EQ(marker["dur"].get<double>(), 0.001);
-        Flow& fl = flows[e["id"].get<uint64_t>()];
-        if (e["ph"] == "s") {
-            EXPECT_EQ(fl.s_at, -1);
-            fl.s_at = static_cast<int>(i);
-            fl.s = e;
-        } else {
-            EXPECT_EQ(fl.f_at, -1);
-            fl.f_at = static_cast<int>(i);
-            fl.f = e;
-            EXPECT_EQ(e["bp"], "e");
-        }
     }
-    ASSERT_EQ(flows.size(), 2u);
-    int checked = 0;
-    for (const auto& [id, fl] : flows) {
-        ASSERT_GE(fl.s_at, 0);
-        ASSERT_GE(fl.f_at, 0);
-        EXPECT_LT(fl.s_at, fl.f_at);
-        EXPECT_EQ(fl.s["ts"], fl.f["ts"]);
-        if (fl.s["ts"].get<double>() == 2.0) {  // d: 0 -> 1
-            EXPECT_EQ(fl.s["tid"], tid_of["CPU 0"]);
-            EXPECT_EQ(fl.f["tid"], tid_of["CPU 1"]);
-            EXPECT_EQ(ev[static_cast<size_t>(fl.f_at - 1)]["name"], "migrate d");
-            ++checked;
-        } else {  // e: 1 -> 0
-            EXPECT_DOUBLE_EQ(fl.s["ts"].get<double>(), 5.0);
-            EXPECT_EQ(fl.s["tid"], tid_of["CPU 1"]);
-            EXPECT_EQ(fl.f["tid"], tid_of["CPU 0"]);
-            EXPECT_EQ(ev[static_cast<size_t>(fl.f_at - 1)]["name"], "migrate e \"quoted\"");
-            ++checked;
-        }
-    }
-    EXPECT_EQ(checked, 2);
+    EXPECT_EQ(seen[1].size(), 2u);
+    EXPECT_EQ(seen[2].size(), 2u);
+    EXPECT_EQ(seen.size(), 2u);
 
     // Run-queue counters: changes only.
     std::map<std::string, std::vector<int>> counters;

@@ -60,8 +60,9 @@ struct alignas(64) RunQueue {
     std::atomic<int> nr_running{0};        // nr_queued + (current != null)
     std::atomic<int> nr_blocked{0};        // Blocked tasks whose last CPU is this
     std::atomic<uint64_t> load_weight{0};  // mirror of weight_sum
-    std::atomic<bool> sleeping{false};     // put to sleep by a policy (dynamic)
-    std::atomic<int> freq_level{-1};       // governor frequency level, -1 = max
+    std::atomic<bool> sleeping{false};     // put to sleep by a policy (dynamic); see set_sleeping
+    std::atomic<int> freq_level{-1};       // governor frequency level, -1 = max (governor.h)
+    std::atomic<uint64_t> busy_ns{0};      // run time of tasks switched out here (cumulative)
     std::atomic<int> push_to{-1};          // pending active-balance target CPU
 
     // List operations; callers hold lock.

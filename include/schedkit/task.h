@@ -66,6 +66,13 @@ struct Task {
     uint64_t nr_migrations = 0;
     bool is_thread = false;  // a long-lived lightweight thread
     double busy_pct = 0;     // measured by the executor for thread-style policies
+    // rehome asks the core to re-place the task through the policy's
+    // select_cpu(Wake) at its next preemption (put_prev) or wake, so a policy
+    // can move a *running* task (static returning threads to their original
+    // CPUs, dynamic consolidating them). Set by Scheduler::rehome_current()
+    // from any CPU; read and cleared by the CPU running the task. Accessed
+    // only through std::atomic_ref (Task stays copyable).
+    bool rehome = false;
 
     // Intrusive run-queue links, owned by RunQueue.
     Task* rq_prev = nullptr;

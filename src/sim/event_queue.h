@@ -32,6 +32,7 @@ class EventQueue {
         return e;
     }
     size_t size() const { return heap_.size(); }
+    uint64_t top_time() const { return heap_.top().time_ns; }
 
   private:
     struct Later {

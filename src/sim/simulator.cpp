@@ -62,6 +62,8 @@ struct Simulator::Impl final : ExecutorHooks {
     uint64_t now = 0;
     uint64_t last_exit_ns = 0;
     uint64_t arrivals_left = 0;
+    std::vector<std::pair<uint64_t, uint32_t>> arrivals;  // (time, task index), sorted
+    size_t next_arrival = 0;
     uint64_t processed = 0;
     uint64_t exited_seen = 0;
 
@@ -106,10 +108,14 @@ struct Simulator::Impl final : ExecutorHooks {
                     t += -std::log1p(-u) / g.arrival.rate_per_s * 1e9;
                 }
                 SimTask& st = new_task(g, static_cast<int>(gi), i);
-                events.push(static_cast<uint64_t>(t), EventKind::Arrive, st.index);
+                arrivals.emplace_back(static_cast<uint64_t>(t), st.index);
                 ++arrivals_left;
             }
         }
+        // Kept out of the event heap: arrivals are known up front, so a
+        // sorted list keeps the heap at O(CPUs + blocked tasks) entries.
+        std::stable_sort(arrivals.begin(), arrivals.end(),
+                         [](const auto& a, const auto& b) { return a.first < b.first; });
         if (arrivals_left == 0)
             sched.close_arrivals();
     }
@@ -323,8 +329,19 @@ struct Simulator::Impl final : ExecutorHooks {
             events.push(switches[i].at_ns, EventKind::Switch, i);
         start_ticks();
         bool stopped = false;
-        while (!events.empty()) {
-            sim::Event e = events.pop();
+        for (;;) {
+            // An arrival goes before heap events at the same time, as if it had
+            // been queued first (it was known first).
+            sim::Event e;
+            if (next_arrival < arrivals.size() &&
+                (events.empty() || arrivals[next_arrival].first <= events.top_time())) {
+                auto [t, index] = arrivals[next_arrival++];
+                e = sim::Event{t, 0, index, 0, EventKind::Arrive};
+            } else if (!events.empty()) {
+                e = events.pop();
+            } else {
+                break;
+            }
             if ((cfg.until_ns != 0 && e.time_ns > cfg.until_ns) || processed >= cfg.max_events) {
                 stopped = true;
                 now = cfg.until_ns != 0 ? std::max(now, std::min(e.time_ns, cfg.until_ns)) : now;
