@@ -589,3 +589,35 @@ TEST_F(Trace, UnwritablePathThrowsAndLeavesNoFile) {
     EXPECT_TRUE(fs::is_directory(is_dir));
     EXPECT_FALSE(fs::exists(is_dir.string() + ".tmp"));
 }
+
+TEST_F(Trace, WrittenWhileRecordingAndAfter) {
+    constexpr int kCpus = 4, kRuns = 2000;
+    Recorder r(kCpus, true);
+    std::vector<std::thread> threads;
+    for (int c = 0; c < kCpus; ++c) {
+        threads.emplace_back([&r, c] {
+            Task t = make_task(static_cast<uint64_t>(c), "t" + std::to_string(c));
+            for (int i = 0; i < kRuns; ++i) {
+                auto at = static_cast<uint64_t>(i) * 10;
+                r.on_run(c, t, at, at + 10);
+                r.on_migrate(t, c, (c + 1) % kCpus, at);
+            }
+        });
+    }
+    // A trace written mid-run holds some prefix of each CPU's records.
+    fs::path during = dir_ / "during.json";
+    r.write_trace(during.string(), "during");
+    for (auto& th : threads)
+        th.join();
+    EXPECT_TRUE(json::parse(read_file(during))["traceEvents"].is_array());
+
+    fs::path after = dir_ / "after.json";
+    r.write_trace(after.string(), "after");
+    int runs = 0, flow_starts = 0;
+    for (const json& e : json::parse(read_file(after))["traceEvents"]) {
+        runs += e["ph"] == "X" && e["cat"] == "run";
+        flow_starts += e["ph"] == "s";
+    }
+    EXPECT_EQ(runs, kCpus * kRuns);
+    EXPECT_EQ(flow_starts, kCpus * kRuns);
+}

@@ -86,6 +86,16 @@ class Policy {
         (void)now_ns;
     }
 
+    // on_active_balance() reports the outcome of a push asked for with
+    // Scheduler::request_push() (by this policy, or by one it replaced):
+    // `moved` says whether a task went from `src` to `dst`. Runs on `src`
+    // without run-queue locks.
+    virtual void on_active_balance(int src, int dst, bool moved) {
+        (void)src;
+        (void)dst;
+        (void)moved;
+    }
+
     // stats_json() is a JSON object with the policy's own statistics, or ""
     // when it has none.
     virtual std::string stats_json() const { return {}; }

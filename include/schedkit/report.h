@@ -80,8 +80,9 @@ class Recorder : public SchedObserver {
     // args.task = id), run-queue length counters, flow arrows for
     // migrations. Written to a temporary file and renamed, so a failure
     // leaves no partial file; I/O errors throw std::runtime_error.
-    // Deterministic bytes for a deterministic run. Recording callbacks wait
-    // while it writes.
+    // Deterministic bytes for a deterministic run. It copies each CPU's
+    // records under that CPU's lock, so recording may go on meanwhile; the
+    // copy briefly doubles the trace's memory.
     void write_trace(const std::string& path, const std::string& title) const;
 
     int num_cpus() const { return num_cpus_; }
@@ -128,10 +129,6 @@ class Recorder : public SchedObserver {
         std::vector<Counter> queue_len;  // only with keep_trace; changes only
         TaskTable tasks;                 // names for `slices`
     };
-    // lock_all() locks every CPU log in CPU order, then mu_: a consistent
-    // snapshot. Callbacks hold at most one lock at a time, so this order
-    // cannot deadlock with them.
-    std::vector<std::unique_lock<std::mutex>> lock_all() const;
     CpuLog& cpu_log(int cpu) const;
 
     int num_cpus_;

@@ -51,10 +51,22 @@ class SchedObserver {
 // ExecutorHooks let the core reach the executor: kick() asks `cpu` to run
 // the scheduler soon (work was queued on an idle CPU, or an active push is
 // pending there).
+//
+// A kick to a CPU that is running a task whose Task::rehome flag is set asks
+// the executor to preempt it (put_prev) soon, so the core can re-place it.
 class ExecutorHooks {
   public:
     virtual ~ExecutorHooks() = default;
     virtual void kick(int cpu) = 0;
+    // on_sleep() reports that a policy put `cpu` to sleep (true) or woke it
+    // (false) through Scheduler::set_sleeping(). A sleeping CPU should stop
+    // burning CPU time while it has nothing to run (the runtime parks its
+    // worker; the simulator counts the time as sleeping). Work that does
+    // reach a sleeping CPU still runs: sleep never strands a task.
+    virtual void on_sleep(int cpu, bool sleeping) {
+        (void)cpu;
+        (void)sleeping;
+    }
 };
 
 // SwitchResult reports a policy switch.
@@ -128,6 +140,20 @@ class Scheduler {
 
     // tick() runs the policy's periodic hook for `cpu`.
     void tick(int cpu, uint64_t now_ns);
+
+    // rehome_current() flags the task running on `cpu`, when `should(task)`
+    // holds, to be re-placed through the policy's select_cpu(Wake) at its
+    // next preemption, and kicks the CPU so that comes soon. `should` runs
+    // under cpu's queue lock: it must not block or call into the Scheduler.
+    // Returns whether a task was flagged. (Queued tasks are moved with
+    // detach_tasks/attach_tasks; blocked ones are placed again on wake.)
+    bool rehome_current(int cpu, const std::function<bool(const Task&)>& should);
+    // set_sleeping() marks `cpu` asleep or awake for the executor (see
+    // ExecutorHooks::on_sleep); a no-op when the state does not change.
+    void set_sleeping(int cpu, bool sleeping);
+    // cpu_busy_ns() is the total time tasks have run on `cpu` up to now_ns,
+    // including the current run. Takes cpu's queue lock.
+    uint64_t cpu_busy_ns(int cpu, uint64_t now_ns) const;
 
     // switch_policy() follows the switching protocol: quiesce balancing,
     // stop the old policy, start the new one (on failure restart the old one

@@ -15,6 +15,20 @@
 
 namespace schedkit {
 
+// PowerModel estimates a CPU's power draw for the energy figure (energy_j,
+// docs/policies.md): busy at relative speed s (governor.h) it draws
+// idle_w + (busy_max_w - idle_w) * s^3 (dynamic power ~ f * V^2 with V ~ f),
+// idle and awake idle_w, asleep (put to sleep by a policy) sleep_w.
+struct PowerModel {
+    double busy_max_w = 4.0;
+    double idle_w = 1.0;
+    double sleep_w = 0.1;
+    double busy_w(uint32_t speed_pm) const {
+        double s = static_cast<double>(speed_pm) / 1000.0;
+        return idle_w + (busy_max_w - idle_w) * s * s * s;
+    }
+};
+
 // SimConfig are the simulator's knobs; defaults model a current x86 server.
 struct SimConfig {
     // context_switch_ns is CPU time spent switching to a different task.
@@ -39,6 +53,7 @@ struct SimConfig {
     bool keep_trace = false;
     // max_events stops a run that cannot end (a spec that spawns forever).
     uint64_t max_events = 2'000'000'000;
+    PowerModel power;
 };
 
 // SimResult is a finished simulation: its summary and whether it completed.
@@ -46,6 +61,16 @@ struct SimResult {
     RunSummary summary;
     bool completed = false;  // every task exited (false when stopped by until_ns)
     uint64_t unfinished = 0;
+    // The CPU work the run's tasks asked for (sampled run bursts, without
+    // switch or migration costs), and its critical path: the latest time
+    // any task could end with unlimited CPUs (arrival, runs, blocks and joins
+    // along its chain). lower_bound_us = max(work_us / CPUs, critical_path_us)
+    // is a bound no schedule of this run's samples can beat.
+    double work_us = 0;
+    double critical_path_us = 0;
+    double lower_bound_us = 0;
+    double energy_j = 0;  // PowerModel over busy, idle and sleeping time
+    double sleep_us = 0;  // idle time CPUs spent asleep, summed over CPUs
 };
 
 // Simulator runs a workload spec on a topology under a policy, with virtual

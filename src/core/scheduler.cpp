@@ -98,8 +98,9 @@ void Scheduler::place_and_enqueue(Task& t, PlaceReason why, uint64_t now_ns) {
         std::lock_guard g(rq.lock);
         if (t.original_cpu < 0)
             t.original_cpu = cpu;
-        if (t.home_cpu < 0)
-            t.home_cpu = cpu;
+        // Policies update home_cpu from other CPUs (dynamic), hence atomic.
+        if (std::atomic_ref<int>(t.home_cpu).load(std::memory_order_relaxed) < 0)
+            std::atomic_ref<int>(t.home_cpu).store(cpu, std::memory_order_relaxed);
         enqueue_locked(rq, t, now_ns, false);
         idle = rq.current == nullptr;
         queued = rq.nr_queued.load(std::memory_order_relaxed);
@@ -176,6 +177,7 @@ Pick Scheduler::pick_next(int cpu, uint64_t now_ns) {
 void Scheduler::account_switch_out(RunQueue& rq, Task& t, uint64_t now_ns) {
     SCHEDKIT_CHECK(rq.current == &t && t.state == TaskState::Running, "no such running task");
     uint64_t ran = now_ns - t.last_ran_ns;
+    rq.busy_ns.fetch_add(ran, std::memory_order_relaxed);
     t.exec_ns += ran;
     t.vruntime_ns += ran * 1024 / t.weight;
     t.last_ran_ns = now_ns;
@@ -189,18 +191,31 @@ void Scheduler::account_switch_out(RunQueue& rq, Task& t, uint64_t now_ns) {
 
 void Scheduler::put_prev(int cpu, uint64_t now_ns) {
     RunQueue& rq = this->rq(cpu);
+    // Only this CPU changes its current task, so reading it unlocked is
+    // safe here. A rehomed task is placed by the policy before the lock is
+    // taken: policy code never runs under a run-queue lock.
+    Task& t = *rq.current;
+    int dst = cpu;
+    if (std::atomic_ref<bool>(t.rehome).exchange(false, std::memory_order_acq_rel))
+        dst = checked_cpu(t, policy().select_cpu(*this, t, PlaceReason::Wake));
     int queued;
     {
         std::lock_guard g(rq.lock);
-        Task& t = *rq.current;
         account_switch_out(rq, t, now_ns);
         t.state = TaskState::Runnable;
         t.runnable_since_ns = now_ns;
-        enqueue_locked(rq, t, now_ns, false);
+        if (dst == cpu) {
+            enqueue_locked(rq, t, now_ns, false);
+        } else {
+            set_task_cpu(t, -1);  // in transit, as after detach_tasks()
+            rq.migrations_out++;
+        }
         queued = rq.nr_queued.load(std::memory_order_relaxed);
     }
     if (observer_ != nullptr)
         observer_->on_queue_length(cpu, queued, now_ns);
+    if (dst != cpu)
+        attach_tasks(dst, {&t}, cpu, now_ns);
 }
 
 void Scheduler::block(int cpu, uint64_t now_ns) {
@@ -216,6 +231,8 @@ void Scheduler::wake(Task& t, uint64_t now_ns) {
     SCHEDKIT_CHECK(t.state == TaskState::Blocked, "wake of a task that is not blocked");
     rq(t.cpu).nr_blocked.fetch_sub(1, std::memory_order_relaxed);
     t.pelt.update(now_ns, false, false);
+    // Waking re-places the task anyway: a pending rehome is served.
+    std::atomic_ref<bool>(t.rehome).store(false, std::memory_order_relaxed);
     place_and_enqueue(t, PlaceReason::Wake, now_ns);
 }
 
@@ -316,7 +333,36 @@ bool Scheduler::active_balance(int src, uint64_t now_ns) {
         return false;
     auto moved = detach_tasks(src, 1, [dst](const Task& t) { return t.allowed_on(dst); });
     attach_tasks(dst, moved, src, now_ns);
+    policy().on_active_balance(src, dst, !moved.empty());
     return !moved.empty();
+}
+
+bool Scheduler::rehome_current(int cpu, const std::function<bool(const Task&)>& should) {
+    RunQueue& r = rq(cpu);
+    {
+        std::lock_guard g(r.lock);
+        if (r.current == nullptr || !should(*r.current))
+            return false;
+        std::atomic_ref<bool>(r.current->rehome).store(true, std::memory_order_release);
+    }
+    if (executor_ != nullptr)
+        executor_->kick(cpu);
+    return true;
+}
+
+void Scheduler::set_sleeping(int cpu, bool sleeping) {
+    if (rq(cpu).sleeping.exchange(sleeping, std::memory_order_acq_rel) != sleeping &&
+        executor_ != nullptr)
+        executor_->on_sleep(cpu, sleeping);
+}
+
+uint64_t Scheduler::cpu_busy_ns(int cpu, uint64_t now_ns) const {
+    const RunQueue& r = rq(cpu);
+    std::lock_guard g(r.lock);
+    uint64_t busy = r.busy_ns.load(std::memory_order_relaxed);
+    if (r.current != nullptr && now_ns > r.current->last_ran_ns)
+        busy += now_ns - r.current->last_ran_ns;
+    return busy;
 }
 
 void Scheduler::tick(int cpu, uint64_t now_ns) {

@@ -3,9 +3,9 @@
 //
 // Locking: each CPU's counters and trace buffers are guarded by that CPU's
 // CpuLog::mu; the samples shared by all CPUs (waits, responses, migrations,
-// the completed count) by mu_. A callback holds at most one of these locks
-// at a time; lock_all() takes them all in a fixed order (CPU 0..n-1, then
-// mu_) for a consistent snapshot.
+// the completed count) by mu_. Nothing ever holds two of these locks at once,
+// so there is no lock order to keep (and no limit on CPUs from tools that
+// track held locks, as ThreadSanitizer does, 64 at most).
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -41,15 +41,6 @@ Recorder::Recorder(int num_cpus, bool keep_trace) : num_cpus_(num_cpus), keep_tr
 Recorder::CpuLog& Recorder::cpu_log(int cpu) const {
     SCHEDKIT_CHECK(cpu >= 0 && cpu < num_cpus_, "recorder event for a CPU outside the machine");
     return *cpus_[static_cast<size_t>(cpu)];
-}
-
-std::vector<std::unique_lock<std::mutex>> Recorder::lock_all() const {
-    std::vector<std::unique_lock<std::mutex>> locks;
-    locks.reserve(cpus_.size() + 1);
-    for (const auto& log : cpus_)
-        locks.emplace_back(log->mu);
-    locks.emplace_back(mu_);
-    return locks;
 }
 
 void Recorder::on_switch(int cpu, const Task* /*prev*/, const Task& /*next*/, uint64_t /*now_ns*/) {
@@ -137,21 +128,22 @@ void Recorder::summarize(RunSummary& out, uint64_t end_ns) const {
     std::vector<CpuSummary> cpus;
     std::vector<uint64_t> waits, responses;
     uint64_t completed = 0;
+    for (int c = 0; c < num_cpus_; ++c) {
+        const CpuLog& log = *cpus_[static_cast<size_t>(c)];
+        std::lock_guard g(log.mu);
+        busy.push_back(log.busy_ns);
+        CpuSummary cs;
+        cs.cpu = c;
+        cs.busy_us = us(log.busy_ns);
+        // Busy can exceed `end` only if the executor recorded past the
+        // end it reports; idle is then 0, not a wrapped-around number.
+        cs.idle_us = us(end_ns > log.busy_ns ? end_ns - log.busy_ns : 0);
+        cs.context_switches = log.switches;
+        cs.migrations_in = log.migrations_in;
+        cpus.push_back(cs);
+    }
     {
-        auto locks = lock_all();
-        for (int c = 0; c < num_cpus_; ++c) {
-            const CpuLog& log = *cpus_[static_cast<size_t>(c)];
-            busy.push_back(log.busy_ns);
-            CpuSummary cs;
-            cs.cpu = c;
-            cs.busy_us = us(log.busy_ns);
-            // Busy can exceed `end` only if the executor recorded past the
-            // end it reports; idle is then 0, not a wrapped-around number.
-            cs.idle_us = us(end_ns > log.busy_ns ? end_ns - log.busy_ns : 0);
-            cs.context_switches = log.switches;
-            cs.migrations_in = log.migrations_in;
-            cpus.push_back(cs);
-        }
+        std::lock_guard g(mu_);
         waits = waits_ns_;
         responses = responses_ns_;
         completed = completed_;

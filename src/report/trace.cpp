@@ -10,8 +10,10 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <iterator>
 #include <nlohmann/json.hpp>
+#include <queue>
 #include <stdexcept>
 #include <string_view>
 #include <tuple>
@@ -105,61 +107,76 @@ class TraceFile {
     bool committed_ = false;
 };
 
-// EventRef is one event to emit, sorted before writing. `kind` orders the
-// events that share a timestamp: run slices first (so a marker or another
-// slice starting at the same instant nests inside them), then migrations,
-// each as one group (marker + flow start on the source, marker + flow end
-// on the destination: a flow must start before it ends in file order, even
-// when the destination CPU has the lower number), then counters.
-struct EventRef {
-    enum Kind : uint8_t { Run, Migrate, Count };
+// Kind orders the events that share a timestamp: run slices first (so a
+// marker or another slice starting at the same instant nests inside them),
+// then migrations, each as one group (marker + flow start on the source,
+// marker + flow end on the destination: a flow must start before it ends in
+// file order, even toward a lower-numbered CPU), then counters.
+enum class Kind : uint8_t { Run, Migrate, Count };
+
+// Head is the next event of one sorted stream of events (a CPU's slices, a
+// CPU's counter samples, or the migrations); `kind` and `cpu` name the
+// stream, so ordering heads by (ts, kind, cpu) merges the streams into one
+// deterministic order.
+struct Head {
     uint64_t ts_ns;
     Kind kind;
-    uint32_t cpu;  // 0 for migrations: they are ordered by `idx` alone
-    uint64_t idx;  // insertion order within (kind, cpu)
+    uint32_t cpu;  // 0 for the migrations stream
+    size_t pos;    // index in the stream
 
-    bool operator<(const EventRef& o) const {
-        return std::tie(ts_ns, kind, cpu, idx) < std::tie(o.ts_ns, o.kind, o.cpu, o.idx);
+    bool operator>(const Head& o) const {
+        return std::tie(ts_ns, kind, cpu) > std::tie(o.ts_ns, o.kind, o.cpu);
     }
 };
+
+// by_time() sorts records by timestamp, keeping recording order for equal
+// ones. Records almost always arrive in order, so check first.
+template <typename T, typename Ts>
+void by_time(std::vector<T>& v, Ts ts) {
+    auto earlier = [&](const T& a, const T& b) { return ts(a) < ts(b); };
+    if (!std::is_sorted(v.begin(), v.end(), earlier))
+        std::stable_sort(v.begin(), v.end(), earlier);
+}
 
 }  // namespace
 
 void Recorder::write_trace(const std::string& path, const std::string& title) const {
-    // Recording blocks while the trace is written: a consistent snapshot
-    // without copying millions of slices. Traces are written after a run.
-    auto locks = lock_all();
-
-    std::vector<EventRef> refs;
-    size_t total = migrations_.size();
-    for (const auto& log : cpus_)
-        total += log->slices.size() + log->queue_len.size();
-    refs.reserve(total);
-    for (int c = 0; c < num_cpus_; ++c) {
-        const CpuLog& log = *cpus_[static_cast<size_t>(c)];
-        auto cpu = static_cast<uint32_t>(c);
-        for (size_t i = 0; i < log.slices.size(); ++i)
-            refs.push_back(EventRef{log.slices[i].start_ns, EventRef::Run, cpu, i});
-        for (size_t i = 0; i < log.queue_len.size(); ++i)
-            refs.push_back(EventRef{log.queue_len[i].at_ns, EventRef::Count, cpu, i});
-    }
-    for (size_t i = 0; i < migrations_.size(); ++i)
-        refs.push_back(EventRef{migrations_[i].at_ns, EventRef::Migrate, 0, i});
-    std::sort(refs.begin(), refs.end());
-
-    // Names are escaped once per task, not once per slice.
-    std::vector<std::vector<std::string>> cpu_names;
-    for (const auto& log : cpus_) {
+    // Copy the records, one lock at a time, so recording is never blocked by
+    // file I/O and no thread ever holds more than one of the recorder's locks.
+    struct Records {
+        std::vector<Slice> slices;
+        std::vector<Counter> counters;
+        std::vector<TaskId> ids;
+        std::vector<std::string> names;  // JSON-escaped
+    };
+    std::vector<Records> cpus(static_cast<size_t>(num_cpus_));
+    for (size_t c = 0; c < cpus.size(); ++c) {
+        const CpuLog& log = *cpus_[c];
         std::vector<std::string> names;
-        names.reserve(log->tasks.names.size());
-        for (const std::string& n : log->tasks.names)
-            names.push_back(json_string(n));
-        cpu_names.push_back(std::move(names));
+        {
+            std::lock_guard g(log.mu);
+            cpus[c].slices = log.slices;
+            cpus[c].counters = log.queue_len;
+            cpus[c].ids = log.tasks.ids;
+            names = log.tasks.names;
+        }
+        for (const std::string& n : names)  // escaped once per task, not per slice
+            cpus[c].names.push_back(json_string(n));
+        by_time(cpus[c].slices, [](const Slice& x) { return x.start_ns; });
+        by_time(cpus[c].counters, [](const Counter& x) { return x.at_ns; });
     }
-
+    std::vector<Migration> migrations;
+    std::vector<TaskId> migration_ids;
     std::vector<std::string> marker_names;
-    for (const std::string& n : migration_tasks_.names)
-        marker_names.push_back(json_string("migrate " + n));
+    {
+        std::lock_guard g(mu_);
+        migrations = migrations_;
+        migration_ids = migration_tasks_.ids;
+        marker_names = migration_tasks_.names;
+    }
+    for (std::string& n : marker_names)
+        n = json_string("migrate " + n);
+    by_time(migrations, [](const Migration& x) { return x.at_ns; });
 
     TraceFile file(path);
     std::string& out = file.buf();
@@ -207,34 +224,50 @@ void Recorder::write_trace(const std::string& path, const std::string& title) co
         out += '}';
     };
 
-    for (const EventRef& r : refs) {
-        switch (r.kind) {
-            case EventRef::Run: {
-                const CpuLog& log = *cpus_[r.cpu];
-                const Slice& s = log.slices[r.idx];
-                slice(cpu_names[r.cpu][s.task_ref], "run", static_cast<int>(r.cpu), s.start_ns,
+    std::priority_queue<Head, std::vector<Head>, std::greater<>> heap;
+    auto push = [&](Kind kind, uint32_t cpu, size_t pos) {
+        if (kind == Kind::Run && pos < cpus[cpu].slices.size())
+            heap.push(Head{cpus[cpu].slices[pos].start_ns, kind, cpu, pos});
+        else if (kind == Kind::Count && pos < cpus[cpu].counters.size())
+            heap.push(Head{cpus[cpu].counters[pos].at_ns, kind, cpu, pos});
+        else if (kind == Kind::Migrate && pos < migrations.size())
+            heap.push(Head{migrations[pos].at_ns, kind, 0, pos});
+    };
+    for (uint32_t c = 0; c < cpus.size(); ++c) {
+        push(Kind::Run, c, 0);
+        push(Kind::Count, c, 0);
+    }
+    push(Kind::Migrate, 0, 0);
+
+    while (!heap.empty()) {
+        Head h = heap.top();
+        heap.pop();
+        push(h.kind, h.cpu, h.pos + 1);
+        switch (h.kind) {
+            case Kind::Run: {
+                const Records& rec = cpus[h.cpu];
+                const Slice& s = rec.slices[h.pos];
+                slice(rec.names[s.task_ref], "run", static_cast<int>(h.cpu), s.start_ns,
                       s.end_ns - s.start_ns);
-                fmt::format_to(it, R"(,"args":{{"task":{}}}}})", log.tasks.ids[s.task_ref]);
+                fmt::format_to(it, R"(,"args":{{"task":{}}}}})", rec.ids[s.task_ref]);
                 break;
             }
-            case EventRef::Migrate: {
-                const Migration& m = migrations_[r.idx];
-                const std::string& name = marker_names[m.task_ref];
-                TaskId task = migration_tasks_.ids[m.task_ref];
+            case Kind::Migrate: {
+                const Migration& m = migrations[h.pos];
                 for (int end = 0; end < 2; ++end) {
                     int cpu = end == 0 ? m.from : m.to;
-                    slice(name, "migration", cpu, m.at_ns, kMarkerNs);
-                    fmt::format_to(it, R"(,"args":{{"task":{},"from":{},"to":{}}}}})", task, m.from,
-                                   m.to);
+                    slice(marker_names[m.task_ref], "migration", cpu, m.at_ns, kMarkerNs);
+                    fmt::format_to(it, R"(,"args":{{"task":{},"from":{},"to":{}}}}})",
+                                   migration_ids[m.task_ref], m.from, m.to);
                     // Flow ids start at 1: some viewers treat id 0 as "no id".
-                    flow(end == 0 ? "s" : "f", r.idx + 1, cpu, m.at_ns);
+                    flow(end == 0 ? "s" : "f", h.pos + 1, cpu, m.at_ns);
                 }
                 break;
             }
-            case EventRef::Count: {
-                const Counter& k = cpus_[r.cpu]->queue_len[r.idx];
+            case Kind::Count: {
+                const Counter& k = cpus[h.cpu].counters[h.pos];
                 next_event();
-                fmt::format_to(it, R"({{"name":"runqueue CPU {}","ph":"C","pid":{},"ts":)", r.cpu,
+                fmt::format_to(it, R"({{"name":"runqueue CPU {}","ph":"C","pid":{},"ts":)", h.cpu,
                                kPid);
                 put_us(out, k.at_ns);
                 fmt::format_to(it, R"(,"args":{{"len":{}}}}})", k.value);
