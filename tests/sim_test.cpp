@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -205,8 +206,23 @@ RC_GTEST_PROP(SimProperty, ConservationOverRandomSpecs, ()) {
         groups.push_back(gs);
     }
     WorkloadSpec w = spec(groups, *rc::gen::inRange<uint64_t>(0, 1000));
-    SimResult r = Simulator(w, Topology::flat(cpus), make_static_policy()).run();
+    SimConfig cfg;
+    cfg.keep_trace = true;
+    Simulator sim(w, Topology::flat(cpus), make_static_policy(), cfg);
+    SimResult r = sim.run();
     RC_ASSERT(r.completed);
     RC_ASSERT(r.summary.lost == 0u);
     RC_ASSERT(r.summary.completed == r.summary.spawned);
+    // No task on two CPUs at once: a task's run slices never overlap.
+    std::string path = ::testing::TempDir() + "/conservation.json";
+    sim.recorder().write_trace(path, "conservation");
+    std::map<uint64_t, std::vector<std::pair<double, double>>> runs;
+    for (const auto& e : nlohmann::json::parse(slurp(path))["traceEvents"])
+        if (e["ph"] == "X" && e.contains("args") && e["args"].contains("task"))
+            runs[e["args"]["task"]].emplace_back(e["ts"], e["dur"]);
+    for (auto& [task, slices] : runs) {
+        std::sort(slices.begin(), slices.end());
+        for (size_t i = 1; i < slices.size(); ++i)
+            RC_ASSERT(slices[i].first >= slices[i - 1].first + slices[i - 1].second - 1e-6);
+    }
 }

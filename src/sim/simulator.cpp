@@ -7,6 +7,7 @@
 #include <deque>
 
 #include "core/check.h"
+#include "schedkit/governor.h"
 #include "sim/event_queue.h"
 
 namespace schedkit {
@@ -28,6 +29,11 @@ struct SimTask {
     SimTask* parent = nullptr;  // joins this task when non-null
     int pending_children = 0;
     bool waiting_join = false;
+    // Critical path: the earliest virtual time this task could reach its
+    // current step with unlimited CPUs, and the latest such end among the
+    // children it joins.
+    uint64_t path_ns = 0;
+    uint64_t join_path_ns = 0;
 };
 
 // CpuState is what the simulator knows of one CPU besides its run queue.
@@ -39,6 +45,18 @@ struct CpuState {
     bool resched_pending = false;
     bool eof = false;
     TaskId last_task = 0;  // for the context-switch cost
+    // Frequency: the speed of the current run segment, read from the run
+    // queue's freq_level when the segment starts. A governor's change takes
+    // effect at the next segment, i.e. within one time slice.
+    uint32_t seg_speed_pm = 1000;
+    // Energy and sleep: busy time is priced per segment at its speed; idle
+    // time splits into asleep (the policy put the CPU to sleep and it runs
+    // nothing) and awake.
+    double busy_energy_j = 0;
+    uint64_t busy_ns = 0;  // run segments plus context-switch time
+    bool asleep = false;   // sleeping and running nothing, since asleep_since_ns
+    uint64_t asleep_since_ns = 0;
+    std::vector<std::pair<uint64_t, uint64_t>> sleeps;  // closed asleep intervals
 };
 
 struct PendingSwitch {
@@ -66,6 +84,8 @@ struct Simulator::Impl final : ExecutorHooks {
     size_t next_arrival = 0;
     uint64_t processed = 0;
     uint64_t exited_seen = 0;
+    uint64_t work_ns = 0;           // sampled run bursts
+    uint64_t critical_path_ns = 0;  // latest task end with unlimited CPUs
 
     Impl(const WorkloadSpec& s, Topology topo, std::unique_ptr<Policy> policy, SimConfig c)
         : spec(s),
@@ -108,6 +128,7 @@ struct Simulator::Impl final : ExecutorHooks {
                     t += -std::log1p(-u) / g.arrival.rate_per_s * 1e9;
                 }
                 SimTask& st = new_task(g, static_cast<int>(gi), i);
+                st.path_ns = static_cast<uint64_t>(t);
                 arrivals.emplace_back(static_cast<uint64_t>(t), st.index);
                 ++arrivals_left;
             }
@@ -120,13 +141,38 @@ struct Simulator::Impl final : ExecutorHooks {
             sched.close_arrivals();
     }
 
+    // must_yield() says the running task must leave `cpu` now: an active
+    // push is pending there, or the policy asked to re-place the task.
+    bool must_yield(int cpu) const {
+        const CpuState& c = cpus[static_cast<size_t>(cpu)];
+        if (sched.rq(cpu).push_to.load(std::memory_order_relaxed) >= 0)
+            return true;
+        return c.current != nullptr &&
+               std::atomic_ref<bool>(c.current->task.rehome).load(std::memory_order_acquire);
+    }
+
     void kick(int cpu) override {
         CpuState& c = cpus[static_cast<size_t>(cpu)];
-        bool push = sched.rq(cpu).push_to.load(std::memory_order_relaxed) >= 0;
-        if (c.resched_pending || (c.current != nullptr && !push))
+        if (c.resched_pending || (c.current != nullptr && !must_yield(cpu)))
             return;
         c.resched_pending = true;
         events.push(now, EventKind::Resched, static_cast<uint32_t>(cpu));
+    }
+
+    void on_sleep(int cpu, bool) override { sync_sleep(cpu); }
+
+    // sync_sleep() closes or opens cpu's asleep interval after its sleeping
+    // flag or its current task changed.
+    void sync_sleep(int cpu) {
+        CpuState& c = cpus[static_cast<size_t>(cpu)];
+        bool asleep =
+            c.current == nullptr && sched.rq(cpu).sleeping.load(std::memory_order_relaxed);
+        if (asleep == c.asleep)
+            return;
+        if (c.asleep && now > c.asleep_since_ns)
+            c.sleeps.emplace_back(c.asleep_since_ns, now);
+        c.asleep = asleep;
+        c.asleep_since_ns = now;
     }
 
     uint64_t migration_cost(int from, int to) const {
@@ -151,11 +197,14 @@ struct Simulator::Impl final : ExecutorHooks {
             switch (s.kind) {
                 case Step::Kind::Run:
                     st.remaining_ns = s.duration.sample(rng);
+                    work_ns += st.remaining_ns;
+                    st.path_ns += st.remaining_ns;
                     if (st.remaining_ns > 0)
                         return true;
                     break;
                 case Step::Kind::Block: {
                     uint64_t d = s.duration.sample(rng);
+                    st.path_ns += d;
                     sched.block(cpu, now);
                     events.push(now + d, EventKind::Wake, st.index);
                     return false;
@@ -164,6 +213,7 @@ struct Simulator::Impl final : ExecutorHooks {
                     const GroupSpec& g = spec.groups[static_cast<size_t>(s.spawn_group)];
                     for (int i = 0; i < s.spawn_count; ++i) {
                         SimTask& child = new_task(g, s.spawn_group, static_cast<int>(tasks.size()));
+                        child.path_ns = st.path_ns;
                         if (s.join) {
                             child.parent = &st;
                             ++st.pending_children;
@@ -188,9 +238,14 @@ struct Simulator::Impl final : ExecutorHooks {
         recorder.on_exit(st.task, now);
         last_exit_ns = now;
         ++exited_seen;
-        if (SimTask* p = st.parent; p != nullptr && --p->pending_children == 0 && p->waiting_join) {
-            p->waiting_join = false;
-            sched.wake(p->task, now);
+        critical_path_ns = std::max(critical_path_ns, st.path_ns);
+        if (SimTask* p = st.parent; p != nullptr) {
+            p->join_path_ns = std::max(p->join_path_ns, st.path_ns);
+            if (--p->pending_children == 0 && p->waiting_join) {
+                p->waiting_join = false;
+                p->path_ns = std::max(p->path_ns, p->join_path_ns);
+                sched.wake(p->task, now);
+            }
         }
         return false;
     }
@@ -211,17 +266,26 @@ struct Simulator::Impl final : ExecutorHooks {
             if (st.remaining_ns == 0 && !advance(cpu, st))
                 continue;
             uint64_t start = now;
-            if (st.task.id != c.last_task)
+            if (st.task.id != c.last_task) {
                 start += cfg.context_switch_ns;
+                c.busy_ns += cfg.context_switch_ns;
+                c.busy_energy_j += 1e-9 * static_cast<double>(cfg.context_switch_ns) *
+                                   cfg.power.busy_w(speed_pm(cpu));
+            }
             if (st.last_cpu >= 0 && st.last_cpu != cpu)
                 st.remaining_ns += migration_cost(st.last_cpu, cpu);
             st.last_cpu = cpu;
             c.last_task = st.task.id;
             c.current = &st;
+            sync_sleep(cpu);
             c.quantum_start_ns = now;
             c.seg_start_ns = start;
             schedule_slice_end(cpu, start);
         }
+    }
+
+    uint32_t speed_pm(int cpu) const {
+        return freq_speed_pm(sched.rq(cpu).freq_level.load(std::memory_order_relaxed));
     }
 
     void schedule_slice_end(int cpu, uint64_t from) {
@@ -229,7 +293,11 @@ struct Simulator::Impl final : ExecutorHooks {
         uint64_t quantum = sched.policy().time_slice_ns(c.current->task);
         uint64_t used = from - c.quantum_start_ns;
         uint64_t left = used < quantum ? quantum - used : 0;
-        uint64_t run = std::min(c.current->remaining_ns, std::max<uint64_t>(left, 1));
+        // remaining_ns is work at full speed: at speed s it takes 1/s longer
+        // (rounded up, so the burst is surely done when the slice ends).
+        c.seg_speed_pm = speed_pm(cpu);
+        uint64_t need = (c.current->remaining_ns * 1000 + c.seg_speed_pm - 1) / c.seg_speed_pm;
+        uint64_t run = std::min(need, std::max<uint64_t>(left, 1));
         events.push(from + run, EventKind::SliceEnd, static_cast<uint32_t>(cpu), c.gen);
     }
 
@@ -239,7 +307,10 @@ struct Simulator::Impl final : ExecutorHooks {
         SimTask& st = *c.current;
         if (now > c.seg_start_ns) {
             uint64_t ran = now - c.seg_start_ns;
-            st.remaining_ns -= std::min(ran, st.remaining_ns);
+            uint64_t done = ran * c.seg_speed_pm / 1000;
+            st.remaining_ns -= std::min(done, st.remaining_ns);
+            c.busy_ns += ran;
+            c.busy_energy_j += 1e-9 * static_cast<double>(ran) * cfg.power.busy_w(c.seg_speed_pm);
             recorder.on_run(cpu, st.task, c.seg_start_ns, now);
         }
         c.seg_start_ns = now;
@@ -251,11 +322,12 @@ struct Simulator::Impl final : ExecutorHooks {
         stop_segment(cpu);
         if (st.remaining_ns == 0 && !advance(cpu, st)) {
             c.current = nullptr;
+            sync_sleep(cpu);
             dispatch(cpu);
             return;
         }
         uint64_t quantum = sched.policy().time_slice_ns(st.task);
-        bool pushed = sched.rq(cpu).push_to.load(std::memory_order_relaxed) >= 0;
+        bool pushed = must_yield(cpu);
         if (now - c.quantum_start_ns >= quantum || pushed) {
             if (sched.rq(cpu).nr_queued.load(std::memory_order_relaxed) > 0 || pushed) {
                 preempt(cpu);
@@ -271,6 +343,7 @@ struct Simulator::Impl final : ExecutorHooks {
         ++c.gen;
         sched.put_prev(cpu, now);
         c.current = nullptr;
+        sync_sleep(cpu);
         dispatch(cpu);
     }
 
@@ -279,8 +352,9 @@ struct Simulator::Impl final : ExecutorHooks {
         c.resched_pending = false;
         if (c.current == nullptr) {
             dispatch(cpu);
-        } else if (sched.rq(cpu).push_to.load(std::memory_order_relaxed) >= 0) {
-            stop_segment(cpu);  // active balance: the source CPU stops its task
+        } else if (must_yield(cpu)) {
+            // Active balance or rehome: the CPU stops its task at once.
+            stop_segment(cpu);
             preempt(cpu);
         }
     }
@@ -387,6 +461,40 @@ struct Simulator::Impl final : ExecutorHooks {
             sched.wake(st.task, now);
     }
 
+    std::vector<double> cpu_sleep_us;
+
+    // account_energy() prices every CPU's [0, end): busy segments at their
+    // speed (already summed), asleep time at sleep power, the rest of the
+    // idle time at idle power. Asleep time is reported apart from idle time:
+    // each CPU's busy + idle + asleep = makespan.
+    void account_energy(SimResult& r, uint64_t end) {
+        cpu_sleep_us.assign(cpus.size(), 0);
+        double energy = 0;
+        uint64_t sleep_total = 0;
+        for (size_t i = 0; i < cpus.size(); ++i) {
+            CpuState& c = cpus[i];
+            if (c.asleep)
+                c.sleeps.emplace_back(c.asleep_since_ns, std::max(now, end));
+            uint64_t asleep = 0;
+            for (auto [from, to] : c.sleeps)
+                if (from < end)
+                    asleep += std::min(to, end) - from;
+            uint64_t busy = std::min(c.busy_ns, end);
+            asleep = std::min(asleep, end - busy);
+            uint64_t idle = end - busy - asleep;
+            energy += c.busy_energy_j + 1e-9 * (static_cast<double>(idle) * cfg.power.idle_w +
+                                                static_cast<double>(asleep) * cfg.power.sleep_w);
+            sleep_total += asleep;
+            cpu_sleep_us[i] = static_cast<double>(asleep) / 1e3;
+            if (i < r.summary.cpus.size()) {
+                CpuSummary& cs = r.summary.cpus[i];
+                cs.idle_us = std::max(0.0, cs.idle_us - cpu_sleep_us[i]);
+            }
+        }
+        r.energy_j = energy;
+        r.sleep_us = static_cast<double>(sleep_total) / 1e3;
+    }
+
     SimResult finish_run(bool stopped, double wall_s) {
         if (!stopped)
             sched.check_invariants();
@@ -411,8 +519,20 @@ struct Simulator::Impl final : ExecutorHooks {
         s.lost = s.spawned - s.completed - not_exited;
         r.completed = !stopped && not_exited == 0;
         s.policy_stats_json = sched.policy().stats_json();
-        s.extra_json =
-            fmt::format(R"({{"unfinished":{},"policy_switches":[{}]}})", not_exited, switch_log);
+        account_energy(r, end);
+        r.work_us = static_cast<double>(work_ns) / 1e3;
+        r.critical_path_us = static_cast<double>(critical_path_ns) / 1e3;
+        r.lower_bound_us =
+            std::max(r.work_us / static_cast<double>(sched.num_cpus()), r.critical_path_us);
+        std::string cpu_sleep;
+        for (size_t i = 0; i < cpu_sleep_us.size(); ++i)
+            cpu_sleep += fmt::format("{}{:.3f}", i == 0 ? "" : ",", cpu_sleep_us[i]);
+        s.extra_json = fmt::format(
+            R"({{"unfinished":{},"policy_switches":[{}],"energy_j":{:.6f},"sleep_us":{:.3f},)"
+            R"("cpu_sleep_us":[{}],"work_us":{:.3f},"critical_path_us":{:.3f},)"
+            R"("lower_bound_us":{:.3f}}})",
+            not_exited, switch_log, r.energy_j, r.sleep_us, cpu_sleep, r.work_us,
+            r.critical_path_us, r.lower_bound_us);
         return r;
     }
 };
