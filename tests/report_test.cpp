@@ -614,7 +614,8 @@ TEST_F(Trace, WrittenWhileRecordingAndAfter) {
     fs::path after = dir_ / "after.json";
     r.write_trace(after.string(), "after");
     int runs = 0, flow_starts = 0;
-    for (const json& e : json::parse(read_file(after))["traceEvents"]) {
+    json trace = json::parse(read_file(after));  // not a temporary: the loop borrows it
+    for (const json& e : trace["traceEvents"]) {
         runs += e["ph"] == "X" && e["cat"] == "run";
         flow_starts += e["ph"] == "s";
     }

@@ -101,6 +101,14 @@ struct Simulator::Impl final : ExecutorHooks {
         create_arrivals();
     }
 
+    // The scheduler outlives the members declared after it, yet its
+    // destructor stops the policy, which may still call back (dynamic wakes
+    // the CPUs it put to sleep): detach first.
+    ~Impl() override {
+        sched.set_executor(nullptr);
+        sched.set_observer(nullptr);
+    }
+
     SimTask& new_task(const GroupSpec& g, int group_index, int instance) {
         SimTask& st = tasks.emplace_back();
         st.index = static_cast<uint32_t>(tasks.size() - 1);
@@ -187,6 +195,8 @@ struct Simulator::Impl final : ExecutorHooks {
     // (true), or blocks or exits (false: the CPU is free again).
     bool advance(int cpu, SimTask& st) {
         const auto& behavior = st.group->behavior;
+        if (behavior.empty())
+            return finish(cpu, st);  // nothing to do, however often repeated
         for (;;) {
             if (st.step == behavior.size()) {
                 st.step = 0;

@@ -137,7 +137,8 @@ DomainTree DomainTree::build(const Topology& topo, const DomainConfig& config) {
                 // levels; on other levels this is the distinct child spans).
                 CpuSet covered;
                 s.for_each([&](int m) {
-                    if (covered.test(m)) return;
+                    if (covered.test(m))
+                        return;
                     const CpuSet& g = child[static_cast<size_t>(m)];
                     d.groups.push_back(g);
                     covered |= g;
