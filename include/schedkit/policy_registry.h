@@ -61,6 +61,10 @@ void apply_common_options(Policy& p, const PolicyOptions& o);
 
 // Entries defined next to each policy.
 PolicyInfo static_policy_info();
+PolicyInfo dynamic_policy_info();
+PolicyInfo fair_policy_info();
+PolicyInfo steal_policy_info();
+PolicyInfo governor_policy_info();
 PolicyInfo failing_policy_info();  // test-only: refuses to start
 
 }  // namespace schedkit

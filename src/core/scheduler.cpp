@@ -163,7 +163,9 @@ Pick Scheduler::pick_next(int cpu, uint64_t now_ns) {
         rq.load_weight.store(rq.weight_sum, std::memory_order_relaxed);
         rq.nr_running.fetch_add(1, std::memory_order_relaxed);
         rq.nr_switches++;
-        wait_ns = now_ns - t->runnable_since_ns;
+        // In the runtime another worker may have queued it with a clock
+        // read a little later than ours: clamp rather than wrap around.
+        wait_ns = now_ns > t->runnable_since_ns ? now_ns - t->runnable_since_ns : 0;
         queued = rq.nr_queued.load(std::memory_order_relaxed);
     }
     if (observer_ != nullptr) {

@@ -91,6 +91,10 @@ const std::vector<PolicyInfo>& policy_registry() {
     static const std::vector<PolicyInfo> registry = [] {
         std::vector<PolicyInfo> r;
         r.push_back(static_policy_info());
+        r.push_back(dynamic_policy_info());
+        r.push_back(fair_policy_info());
+        r.push_back(steal_policy_info());
+        r.push_back(governor_policy_info());
         r.push_back(failing_policy_info());
         for (PolicyInfo& p : r) {
             auto common = common_policy_options();

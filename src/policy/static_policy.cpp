@@ -1,6 +1,7 @@
-// The `static` policy: tasks stay where they were first placed.
+// The `static` policy: tasks stay on (and return to) their original CPUs.
 #include <atomic>
 
+#include "policy/placement.h"
 #include "schedkit/policy.h"
 #include "schedkit/policy_registry.h"
 #include "schedkit/scheduler.h"
@@ -17,21 +18,20 @@ class StaticPolicy final : public Policy {
   public:
     std::string name() const override { return "static"; }
 
-    // Round-robin over the machine at spawn, skipping CPUs outside the
-    // task's affinity; a woken task returns to its home CPU.
+    // start() restores the contract after a switch from a policy that moved
+    // things: queued tasks go back to their original CPUs now, running ones
+    // at their next preemption, blocked ones when they wake.
+    void start(Scheduler& sched, uint64_t now_ns) override {
+        policy::move_to_targets(sched, now_ns, [](const Task& t) { return t.original_cpu; });
+    }
+
+    // Round-robin over the task's affinity at spawn; afterwards always the
+    // original CPU (the first placement).
     int select_cpu(Scheduler& sched, const Task& task, PlaceReason why) override {
-        if (why == PlaceReason::Wake && task.home_cpu >= 0 && task.allowed_on(task.home_cpu))
-            return task.home_cpu;
-        // The k-th allowed CPU, k advancing per spawn: round-robin within
-        // the task's own affinity, not the machine's.
-        uint64_t k = next_.fetch_add(1, std::memory_order_relaxed);
-        if (task.affinity.empty())
-            return static_cast<int>(k % static_cast<uint64_t>(sched.num_cpus()));
-        int want = static_cast<int>(k % static_cast<uint64_t>(task.affinity.count()));
-        int c = task.affinity.first();
-        for (int i = 0; i < want; ++i)
-            c = task.affinity.next(c);
-        return c;
+        if (why == PlaceReason::Wake && task.original_cpu >= 0 &&
+            task.allowed_on(task.original_cpu))
+            return task.original_cpu;
+        return policy::round_robin_cpu(task, sched.num_cpus(), next_);
     }
 
   private:
@@ -44,14 +44,10 @@ std::unique_ptr<Policy> make_static_policy() {
     return std::make_unique<StaticPolicy>();
 }
 
-}  // namespace schedkit
-
-namespace schedkit {
-
 PolicyInfo static_policy_info() {
     return PolicyInfo{"static",
                       "round-robin placement at spawn within affinity, FIFO with a quantum, "
-                      "never migrates; threads stay on their original CPUs",
+                      "never migrates; switching to it returns every task to its original CPU",
                       {},
                       [](const PolicyOptions&) { return make_static_policy(); }};
 }

@@ -13,5 +13,8 @@ using Command = std::function<int()>;
 // Each add_*_command() adds a subcommand and sets `run` when it is chosen.
 void add_topo_command(CLI::App& app, Command& run);
 void add_sim_command(CLI::App& app, Command& run);
+void add_policies_command(CLI::App& app, Command& run);
+void add_compare_command(CLI::App& app, Command& run);
+void add_run_command(CLI::App& app, Command& run);
 
 }  // namespace schedkit::cli

@@ -23,6 +23,9 @@ int main(int argc, char** argv) {
     schedkit::cli::Command run;
     schedkit::cli::add_topo_command(app, run);
     schedkit::cli::add_sim_command(app, run);
+    schedkit::cli::add_run_command(app, run);
+    schedkit::cli::add_compare_command(app, run);
+    schedkit::cli::add_policies_command(app, run);
     std::string names;
     bool known = false;
     for (const CLI::App* sub : app.get_subcommands({})) {

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <exception>
 #include <stdexcept>
+#include <string>
 #include <thread>
 
 #include "schedkit/task.h"
@@ -102,6 +103,13 @@ struct WaitList {
     }
 };
 
+// WaitSource is anything a Waiter can be linked into. unlink() removes `w`
+// under the source's lock if it is still linked.
+struct WaitSource {
+    virtual ~WaitSource() = default;
+    virtual void unlink(Waiter& w) noexcept = 0;
+};
+
 // RunState tracks a fiber between its worker and a waker, so that a wake
 // racing with the worker's block() is neither lost nor doubled.
 enum class RunState : uint8_t { Queued, Running, Blocked, WakePending };
@@ -109,13 +117,17 @@ enum class RunState : uint8_t { Queued, Running, Blocked, WakePending };
 // Fiber is the runtime's control block of one schedulable entity: a spawned
 // coroutine task or a lightweight thread. `task` is the core's view of it.
 //
-// The wait protocol (docs/runtime.md): a fiber that is about to block links
-// Waiters into its sources and sets `armed` under each source's lock. A
-// waker (a primitive, a timer, a canceller) must win claim() - one atomic
-// exchange of `armed` - before it may hand anything over or wake the fiber,
-// so each blocking episode is ended by exactly one claimer. Sources may keep
-// stale Waiters of a fiber someone else woke; the fiber removes them when it
-// resumes.
+// The wait protocol (docs/runtime.md, "Waiting and waking"):
+// - A fiber about to block links one Waiter into one source, records the
+//   source in wait_src/wait_w and arm()s, all under the source's lock.
+// - Whoever ends the episode must first win claim() (one atomic exchange of
+//   `armed`), and then unlinks the waiter it claimed, under the source's lock,
+//   before it wakes the fiber. Primitives claim under their lock; a
+//   canceller claims without it and then unlinks through wait_src.
+// - A waiter claimed by someone else stays linked until that claimer
+//   unlinks it: a primitive skips such waiters, and a primitive being
+//   destroyed waits for them. So a resumed fiber never touches its source
+//   again, and a source never goes away under a canceller.
 struct Fiber {
     virtual ~Fiber() = default;
     // run() executes one slice: until the fiber yields, blocks or exits.
@@ -123,6 +135,9 @@ struct Fiber {
     // finish() runs on the worker after the core retired the task: publish
     // the result and wake joiners.
     virtual void finish() = 0;
+    // poke() is a timer the fiber set with generation `gen` firing
+    // (lightweight threads wake for their pollers this way).
+    virtual void poke(uint64_t gen) { (void)gen; }
 
     Task task;
     RuntimeCore* rt = nullptr;
@@ -130,6 +145,8 @@ struct Fiber {
     Outcome outcome = Outcome::Exit;       // set by whatever suspended it
     std::atomic<bool> armed{false};
     WakeReason wake_reason = WakeReason::None;  // written by the claimer only
+    WaitSource* wait_src = nullptr;             // written before arm(), read after claim()
+    Waiter* wait_w = nullptr;
     std::atomic<bool> cancel_requested{false};
     std::atomic<RunState> run_state{RunState::Queued};
     std::atomic<int> refs{1};
@@ -144,10 +161,12 @@ struct Fiber {
 // current_fiber() is the fiber running on the calling thread, or null.
 Fiber* current_fiber() noexcept;
 
-// arm() opens a blocking episode; call it under the lock of the source the
-// waiter was just linked into, so no waker can see the waiter unarmed.
-inline void arm(Fiber& f) noexcept {
+// arm() opens a blocking episode: call it under the lock of `src`, right
+// after linking `w` there, so no waker can see the waiter unarmed.
+inline void arm(Fiber& f, WaitSource& src, Waiter& w) noexcept {
     f.wake_reason = WakeReason::None;
+    f.wait_src = &src;
+    f.wait_w = &w;
     f.armed.store(true, std::memory_order_seq_cst);
 }
 
@@ -159,27 +178,41 @@ inline bool claim(Fiber& f, WakeReason why) noexcept {
     return true;
 }
 
-// wake() schedules a fiber whose episode the caller claimed. Any thread.
+// wake() schedules a fiber whose episode the caller claimed (and unlinked).
+// Any thread.
 void wake(Fiber& f);
 
-// cancel_check_after_arm() closes the race between a canceller and a fiber
-// that just armed: it returns true when the fiber itself claimed its episode
-// because cancellation was requested (the caller must not suspend and must
-// unlink its waiters). seq_cst pairs with request_cancel()'s store and claim.
-inline bool cancel_check_after_arm(Fiber& f) noexcept {
+// should_suspend() runs after arm(), outside the source's lock: it closes
+// the race with a canceller that set the flag before the fiber armed. When
+// the fiber wins its own episode back it unlinks and must not suspend.
+// seq_cst pairs with request_cancel(): one of the two sees the other.
+inline bool should_suspend(Fiber& f, WaitSource& src, Waiter& w) noexcept {
     if (!f.cancel_requested.load(std::memory_order_seq_cst))
-        return false;
-    return claim(f, WakeReason::Cancelled);
+        return true;
+    if (!claim(f, WakeReason::Cancelled))
+        return true;  // someone else claimed: their wake is coming
+    src.unlink(w);
+    return false;
 }
 
 // request_cancel() marks `f` cancelled and ends its current wait, if any.
+// The caller keeps `f` alive (holds a reference).
 inline void request_cancel(Fiber& f) {
     f.cancel_requested.store(true, std::memory_order_seq_cst);
-    if (claim(f, WakeReason::Cancelled))
+    if (claim(f, WakeReason::Cancelled)) {
+        f.wait_src->unlink(*f.wait_w);
         wake(f);
+    }
 }
 
-// check_cancelled() throws Cancelled when the current fiber was cancelled.
+// end_wait() is the awaiter's await_resume() half: throw Cancelled when the
+// wait was ended by cancellation.
+inline void end_wait(const Fiber& f) {
+    if (f.wake_reason == WakeReason::Cancelled)
+        throw Cancelled();
+}
+
+// check_cancelled() throws Cancelled when `f` was cancelled.
 inline void check_cancelled(const Fiber& f) {
     if (f.cancel_requested.load(std::memory_order_relaxed))
         throw Cancelled();

@@ -1,0 +1,282 @@
+// runtime.h: the real runtime: one worker thread per CPU running coroutine
+// tasks and lightweight threads under the scheduler core and a policy.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "schedkit/coro.h"
+#include "schedkit/cpuset.h"
+#include "schedkit/error.h"
+#include "schedkit/report.h"
+#include "schedkit/scheduler.h"
+#include "schedkit/topology.h"
+
+namespace schedkit {
+
+class LightThread;
+
+// SpawnOptions place a spawned task: a name for traces, an affinity within
+// the runtime's CPUs (empty = any), and a nice value for its weight.
+struct SpawnOptions {
+    std::string name;
+    CpuSet affinity;
+    int nice = 0;
+    int group = -1;  // workload group, for reports
+};
+
+// WorkerStats is one worker's share of a stats() snapshot.
+struct WorkerStats {
+    int cpu = 0;
+    int host_cpu = -1;  // the host CPU it is bound to, or -1 when unbound
+    uint64_t busy_ns = 0;
+    uint64_t idle_ns = 0;
+    uint64_t slices = 0;  // task slices run (a task resumed until it suspended)
+    uint64_t context_switches = 0;
+    uint64_t migrations_in = 0;
+    uint64_t migrations_out = 0;
+    uint64_t parks = 0;  // times it went to sleep on its futex
+    int queued = 0;
+    bool parked = false;
+    bool sleeping = false;  // put to sleep by the policy (dynamic)
+    // Lightweight threads whose last CPU is this worker, with their busy %.
+    std::vector<std::pair<std::string, double>> threads;
+};
+
+// RuntimeStats is a snapshot: the run summary (the simulator's shape, so
+// `summary_json(stats.summary)` prints what `schedkit sim --json` prints)
+// plus per-worker detail.
+struct RuntimeStats {
+    RunSummary summary;
+    std::vector<WorkerStats> workers;
+    // json() is summary_json() with a "workers" array added.
+    std::string json() const;
+};
+
+// StopReport is what stop() did with the work in flight. Every task spawned
+// is accounted for: completed + cancelled + failed == spawned tasks.
+struct StopReport {
+    uint64_t spawned = 0;    // coroutine tasks ever spawned
+    uint64_t completed = 0;  // ended normally
+    uint64_t cancelled = 0;  // ended with Cancelled (by stop() or cancel())
+    uint64_t failed = 0;     // ended with another exception
+    uint64_t threads_closed = 0;
+    uint64_t messages_delivered = 0;  // run by lightweight threads over the run
+    uint64_t messages_cancelled = 0;  // handed back by closes with cancel
+    bool drained = true;              // every task ended before the drain deadline
+};
+
+// Runtime runs coroutine tasks (Job<T>) and lightweight threads on one
+// worker thread per CPU. Placement, queueing, balancing and migration go
+// through the scheduler core and the active policy - the same code the
+// simulator drives. See docs/runtime.md.
+class Runtime {
+  public:
+    // Config: what to run on and how. Defaults: every host CPU, `static`.
+    struct Config {
+        // cpus are the host CPUs the workers are bound to (Linux list
+        // syntax); empty means every host CPU.
+        CpuSet cpus;
+        // workers is the number of workers; 0 means one per CPU in `cpus`.
+        // More workers than CPUs is allowed (they are then not bound).
+        int workers = 0;
+        // topology is the machine the scheduler sees; it must have exactly
+        // `workers` CPUs. Default: the host's when the workers are all host
+        // CPUs one-to-one, else a flat machine of `workers` CPUs.
+        std::optional<Topology> topology;
+        // policy is a registry spec, e.g. "fair:nr_migrate=16".
+        std::string policy = "static";
+        // quantum_ns overrides the policy's time slice when non-zero.
+        uint64_t quantum_ns = 0;
+        // idle_spin_ns is how long an idle worker polls before parking.
+        uint64_t idle_spin_ns = 50'000;
+        // idle_balance_ns: a worker with tasks waiting in its queue wakes
+        // one parked worker at most this often so that it can pull work
+        // (policies that balance on newidle), as Linux's nohz kick does.
+        uint64_t idle_balance_ns = 1'000'000;
+        // bind pins each worker to its host CPU with hwloc.
+        bool bind = true;
+        // record collects the run summary (waits, responses, busy time).
+        bool record = true;
+        // keep_trace also keeps slices for write_trace().
+        bool keep_trace = false;
+        // thread_window_ns is the window over which a lightweight thread's
+        // busy % is measured.
+        uint64_t thread_window_ns = 100'000'000;
+
+        Config& with_cpus(CpuSet c) {
+            cpus = std::move(c);
+            return *this;
+        }
+        Config& with_workers(int n) {
+            workers = n;
+            return *this;
+        }
+        Config& with_topology(Topology t) {
+            topology = std::move(t);
+            return *this;
+        }
+        Config& with_policy(std::string p) {
+            policy = std::move(p);
+            return *this;
+        }
+        Config& with_quantum_ns(uint64_t q) {
+            quantum_ns = q;
+            return *this;
+        }
+        Config& with_idle_spin_ns(uint64_t s) {
+            idle_spin_ns = s;
+            return *this;
+        }
+        Config& with_bind(bool b) {
+            bind = b;
+            return *this;
+        }
+        Config& with_record(bool r) {
+            record = r;
+            return *this;
+        }
+        Config& with_trace(bool t) {
+            keep_trace = t;
+            return *this;
+        }
+
+        // all_cores() is the default: one bound worker per host CPU.
+        static Config all_cores() { return Config{}; }
+        // validate() checks every field at once; throws InputError naming
+        // the bad one.
+        void validate() const;
+    };
+
+    // Runtime() validates the config and builds the core; start() starts
+    // the workers.
+    explicit Runtime(Config config = Config::all_cores());
+    // ~Runtime() stops the runtime if it is running (see stop()).
+    ~Runtime();
+    Runtime(const Runtime&) = delete;
+    Runtime& operator=(const Runtime&) = delete;
+
+    // start() starts the workers. Not thread-safe with stop().
+    void start();
+    // stop() ends the run gracefully: new spawns from outside are refused;
+    // tasks get until `drain` to finish; lightweight threads are closed
+    // (their queued messages delivered); tasks still alive are cancelled
+    // (Cancelled at their next suspension point) and waited for. Nothing is
+    // dropped silently: the report accounts for every task. A task that
+    // never reaches a suspension point keeps stop() waiting. Idempotent;
+    // call it from a plain thread, not from a task.
+    StopReport stop(std::chrono::nanoseconds drain = std::chrono::seconds(5));
+    bool running() const;
+
+    // spawn() makes `job` a task. From a task the core places it at once;
+    // from another thread it is handed to a worker's inbox. Thread-safe.
+    template <typename T>
+    JoinHandle<T> spawn(Job<T> job, SpawnOptions opts = {}) {
+        return spawn_fn(detail::JobHolder<T>{std::move(job)}, std::move(opts));
+    }
+    // spawn(fn) runs fn() as a task: fn may be a coroutine returning Job<T>
+    // (it is kept alive as long as the task, so its captures stay valid) or
+    // a plain function returning T.
+    template <typename F>
+    requires std::is_invocable_v<F&>
+    auto spawn(F fn, SpawnOptions opts = {}) { return spawn_fn(std::move(fn), std::move(opts)); }
+
+    // block_on() spawns `job` and blocks the calling thread until it ends,
+    // returning its result or rethrowing. Starts the runtime if needed.
+    template <typename T>
+    T block_on(Job<T> job) {
+        if (!running())
+            start();
+        return spawn(std::move(job)).get();
+    }
+
+    // create_thread() makes a lightweight thread allowed on `cpumask`
+    // (empty = any CPU). Thread-safe.
+    std::shared_ptr<LightThread> create_thread(std::string name, CpuSet cpumask = {});
+
+    // set_policy() switches the active policy while tasks run, with the
+    // core's protocol; the old policy is freed after an RCU grace period.
+    // A refused start leaves the old policy active and is reported. Bad
+    // specs throw InputError. Thread-safe (switches are serialised).
+    SwitchResult set_policy(std::string_view spec);
+    // policy_name() is the active policy's name. Thread-safe.
+    std::string policy_name() const;
+
+    // time_slice_ns() is how long the calling task may run before it should
+    // yield under the active policy (cooperative code checks it). Thread-safe.
+    uint64_t time_slice_ns() const;
+
+    // stats() is a snapshot of the run so far. Thread-safe.
+    RuntimeStats stats() const;
+    // write_trace() writes the Perfetto trace (needs Config::keep_trace).
+    void write_trace(const std::string& path, const std::string& title) const;
+
+    int num_workers() const;
+    // now_ns() is the runtime's clock: steady time since construction.
+    uint64_t now_ns() const;
+    Scheduler& scheduler();
+    const Config& config() const;
+
+    // current() is the runtime whose task is running on this thread, or null.
+    static Runtime* current();
+
+  private:
+    template <typename F>
+    auto spawn_fn(F fn, SpawnOptions opts) {
+        using R = std::invoke_result_t<F&>;
+        if constexpr (requires {
+                          typename R::promise_type;
+                          typename R::value_type;
+                      }) {
+            using T = typename R::value_type;
+            auto* f = new detail::SpawnedFiber<T, F>(std::move(fn));
+            return adopt<T>(f, std::move(opts));
+        } else {
+            // A plain function: run it as a task with no suspension points.
+            auto make = [g = std::move(fn)]() mutable -> Job<R> { co_return g(); };
+            using Make = decltype(make);
+            auto* f = new detail::SpawnedFiber<R, Make>(std::move(make));
+            return adopt<R>(f, std::move(opts));
+        }
+    }
+    template <typename T, typename Fib>
+    JoinHandle<T> adopt(Fib* f, SpawnOptions opts) {
+        f->add_ref();  // one for the handle, one for the runtime
+        JoinHandle<T> h(
+            f, [](detail::JoinableFiber& jf) -> T { return static_cast<Fib&>(jf).take(); });
+        submit(f, std::move(opts));
+        return h;
+    }
+    void submit(detail::JoinableFiber* f, SpawnOptions opts);
+
+    std::unique_ptr<detail::RuntimeCore> core_;
+};
+
+// spawn() from inside a task spawns onto the task's own runtime.
+template <typename T>
+JoinHandle<T> spawn(Job<T> job, SpawnOptions opts = {}) {
+    Runtime* rt = Runtime::current();
+    if (rt == nullptr)
+        throw std::logic_error("schedkit::spawn() called outside a runtime task");
+    return rt->spawn(std::move(job), std::move(opts));
+}
+// spawn(fn) from inside a task: see Runtime::spawn(F). Prefer it for
+// coroutine lambdas with captures: `spawn([&]() -> Job<void> {...}())`
+// would destroy the lambda (and its captures) before the task runs.
+template <typename F>
+requires std::is_invocable_v<F&>
+auto spawn(F fn, SpawnOptions opts = {}) {
+    Runtime* rt = Runtime::current();
+    if (rt == nullptr)
+        throw std::logic_error("schedkit::spawn() called outside a runtime task");
+    return rt->spawn(std::move(fn), std::move(opts));
+}
+
+}  // namespace schedkit

@@ -1,0 +1,501 @@
+// sync.h: blocking primitives for runtime tasks: Event, Mutex, Semaphore,
+// WaitGroup and Channel<T>.
+//
+// A task that waits on one of these suspends; its worker runs other tasks.
+// Every wait is a cancellation point: a cancelled task's wait ends with
+// Cancelled. Destroying a primitive that still has waiters cancels them (a
+// usage bug, but one stop() can provoke while unwinding tasks that own
+// primitives others wait on). Lock order: a primitive's lock, then a run
+// queue's lock (waking); never the reverse (docs/runtime.md).
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <utility>
+
+#include "schedkit/detail/fiber.h"
+
+namespace schedkit {
+
+namespace detail {
+
+// claim_next() unlinks and returns the first waiter of `list` whose fiber the
+// caller could claim, skipping waiters a canceller claimed (that canceller
+// unlinks them). The caller holds the list's lock and wakes the returned
+// waiter's fiber after unlocking.
+Waiter* claim_next(WaitList& list, WakeReason why) noexcept;
+// claim_all() moves every claimable waiter of `list` to `out`.
+void claim_all(WaitList& list, WakeReason why, WaitList& out) noexcept;
+// wake_all() wakes the fibers of a list filled by claim_all(); call it
+// without the source's lock.
+void wake_all(WaitList& claimed);
+// cancel_all_and_wait() is for a source being destroyed: it cancels every
+// waiter still in `list` and waits until cancellers that claimed one have
+// unlinked it, so nobody touches the source after it is gone.
+void cancel_all_and_wait(SpinLock& lock, WaitList& list);
+
+// WaitQueue is a primitive's waiter list and the lock that guards it and
+// the primitive's own state.
+class WaitQueue : public WaitSource {
+  public:
+    WaitQueue() = default;
+    WaitQueue(const WaitQueue&) = delete;
+    WaitQueue& operator=(const WaitQueue&) = delete;
+    ~WaitQueue() override { cancel_all_and_wait(lock, list); }
+
+    void unlink(Waiter& w) noexcept override {
+        std::lock_guard g(lock);
+        if (w.linked)
+            list.remove(w);
+    }
+    // enqueue() links and arms the current fiber's waiter; caller holds lock.
+    void enqueue(Fiber& f, Waiter& w) noexcept {
+        w.fiber = &f;
+        list.push_back(w);
+        arm(f, *this, w);
+    }
+
+    mutable SpinLock lock;
+    WaitList list;  // guarded by lock
+};
+
+// suspend_in() finishes an awaiter's await_suspend() after enqueue().
+inline bool suspend_in(WaitSource& src, Fiber& f, Waiter& w, std::coroutine_handle<> h) noexcept {
+    suspend_blocked(f, h);
+    return should_suspend(f, src, w);
+}
+
+}  // namespace detail
+
+// Event is a manual-reset event: wait() suspends until set(); once set,
+// waits pass until reset(). Thread-safe; wait_blocking() serves plain threads.
+class Event {
+  public:
+    explicit Event(bool initially_set = false) : set_(initially_set ? 1 : 0) {}
+
+    // set() sets the event and wakes every waiter. Thread-safe.
+    void set();
+    // reset() clears the event. Thread-safe.
+    void reset() noexcept { set_.store(0, std::memory_order_release); }
+    // is_set() says whether the event is set. Thread-safe.
+    bool is_set() const noexcept { return set_.load(std::memory_order_acquire) != 0; }
+    // wait_blocking() blocks the calling OS thread (not a worker) until set.
+    void wait_blocking() const;
+
+    // wait() is awaited by a task: `co_await ev.wait();`.
+    auto wait() {
+        struct Awaiter {
+            Event& ev;
+            detail::Waiter w;
+            bool waited = false;
+            bool await_ready() const noexcept { return ev.is_set(); }
+            bool await_suspend(std::coroutine_handle<> h) {
+                detail::Fiber& f = detail::current_fiber_checked("Event::wait()");
+                {
+                    std::lock_guard g(ev.q_.lock);
+                    if (ev.is_set())
+                        return false;
+                    ev.q_.enqueue(f, w);
+                }
+                waited = true;
+                return detail::suspend_in(ev.q_, f, w, h);
+            }
+            void await_resume() const {
+                if (waited)
+                    detail::end_wait(*w.fiber);
+            }
+        };
+        return Awaiter{*this, {}};
+    }
+
+  private:
+    detail::WaitQueue q_;
+    std::atomic<uint32_t> set_;
+    mutable std::atomic<uint32_t> thread_waiters_{0};
+};
+
+// Mutex is a fair (FIFO hand-off) mutual exclusion lock for tasks:
+// `co_await m.lock(); ... m.unlock();` or `auto g = co_await m.scoped();`.
+// Thread-safe to unlock from any thread that logically owns it.
+class Mutex {
+  public:
+    // try_lock() takes the mutex if it is free.
+    bool try_lock() noexcept {
+        std::lock_guard g(q_.lock);
+        return std::exchange(locked_, true) == false;
+    }
+    // unlock() hands the mutex to the first waiter, or frees it.
+    void unlock();
+    // locked() is a snapshot, for tests and assertions.
+    bool locked() const noexcept {
+        std::lock_guard g(q_.lock);
+        return locked_;
+    }
+
+    // lock() is awaited: the task owns the mutex when the await returns.
+    auto lock() {
+        struct Awaiter {
+            Mutex& m;
+            detail::Waiter w;
+            bool waited = false;
+            bool await_ready() const noexcept { return false; }
+            bool await_suspend(std::coroutine_handle<> h) {
+                detail::Fiber& f = detail::current_fiber_checked("Mutex::lock()");
+                {
+                    std::lock_guard g(m.q_.lock);
+                    if (!m.locked_) {
+                        m.locked_ = true;
+                        return false;
+                    }
+                    m.q_.enqueue(f, w);
+                }
+                waited = true;
+                return detail::suspend_in(m.q_, f, w, h);
+            }
+            void await_resume() const {
+                if (waited)
+                    detail::end_wait(*w.fiber);
+            }
+        };
+        return Awaiter{*this, {}};
+    }
+
+    // Guard unlocks on destruction.
+    class Guard {
+      public:
+        explicit Guard(Mutex& m) : m_(&m) {}
+        Guard(Guard&& o) noexcept : m_(std::exchange(o.m_, nullptr)) {}
+        Guard(const Guard&) = delete;
+        Guard& operator=(const Guard&) = delete;
+        Guard& operator=(Guard&&) = delete;
+        ~Guard() {
+            if (m_ != nullptr)
+                m_->unlock();
+        }
+
+      private:
+        Mutex* m_;
+    };
+    // scoped() is lock() returning a Guard.
+    auto scoped() {
+        struct Awaiter {
+            decltype(std::declval<Mutex&>().lock()) inner;
+            bool await_ready() const noexcept { return inner.await_ready(); }
+            bool await_suspend(std::coroutine_handle<> h) { return inner.await_suspend(h); }
+            Guard await_resume() {
+                inner.await_resume();
+                return Guard(inner.m);
+            }
+        };
+        return Awaiter{lock()};
+    }
+
+  private:
+    detail::WaitQueue q_;
+    bool locked_ = false;  // guarded by q_.lock
+};
+
+// Semaphore is a counting semaphore with FIFO hand-off of permits.
+class Semaphore {
+  public:
+    explicit Semaphore(uint64_t permits = 0) : permits_(permits) {}
+
+    // try_acquire() takes a permit if one is free and nobody queues.
+    bool try_acquire() noexcept {
+        std::lock_guard g(q_.lock);
+        if (permits_ == 0 || !q_.list.empty())
+            return false;
+        --permits_;
+        return true;
+    }
+    // release() returns `n` permits, handing them to waiters first.
+    void release(uint64_t n = 1);
+    // available() is a snapshot of free permits.
+    uint64_t available() const noexcept {
+        std::lock_guard g(q_.lock);
+        return permits_;
+    }
+
+    // acquire() is awaited: the task holds a permit when it returns.
+    auto acquire() {
+        struct Awaiter {
+            Semaphore& s;
+            detail::Waiter w;
+            bool waited = false;
+            bool await_ready() const noexcept { return false; }
+            bool await_suspend(std::coroutine_handle<> h) {
+                detail::Fiber& f = detail::current_fiber_checked("Semaphore::acquire()");
+                {
+                    std::lock_guard g(s.q_.lock);
+                    // FIFO: a free permit goes to a queued waiter first.
+                    if (s.permits_ > 0 && s.q_.list.empty()) {
+                        --s.permits_;
+                        return false;
+                    }
+                    s.q_.enqueue(f, w);
+                }
+                waited = true;
+                return detail::suspend_in(s.q_, f, w, h);
+            }
+            void await_resume() const {
+                if (waited)
+                    detail::end_wait(*w.fiber);
+            }
+        };
+        return Awaiter{*this, {}};
+    }
+
+  private:
+    detail::WaitQueue q_;
+    uint64_t permits_;  // guarded by q_.lock
+};
+
+// WaitGroup counts outstanding work: add() before starting it, done() when
+// it finishes, and wait() suspends until the count is zero. Thread-safe;
+// wait_blocking() serves plain threads.
+class WaitGroup {
+  public:
+    explicit WaitGroup(uint64_t count = 0) : count_(count) {}
+
+    // add() adds `n` to the count.
+    void add(uint64_t n = 1) noexcept { count_.fetch_add(n, std::memory_order_relaxed); }
+    // done() subtracts one; the last one wakes the waiters. Going below zero
+    // is a logic_error.
+    void done();
+    // count() is a snapshot.
+    uint64_t count() const noexcept { return count_.load(std::memory_order_acquire); }
+    // wait_blocking() blocks the calling OS thread (not a worker) until zero.
+    void wait_blocking() const;
+
+    // wait() is awaited by a task: `co_await wg.wait();`.
+    auto wait() {
+        struct Awaiter {
+            WaitGroup& wg;
+            detail::Waiter w;
+            bool waited = false;
+            bool await_ready() const noexcept { return wg.count() == 0; }
+            bool await_suspend(std::coroutine_handle<> h) {
+                detail::Fiber& f = detail::current_fiber_checked("WaitGroup::wait()");
+                {
+                    std::lock_guard g(wg.q_.lock);
+                    if (wg.count() == 0)
+                        return false;
+                    wg.q_.enqueue(f, w);
+                }
+                waited = true;
+                return detail::suspend_in(wg.q_, f, w, h);
+            }
+            void await_resume() const {
+                if (waited)
+                    detail::end_wait(*w.fiber);
+            }
+        };
+        return Awaiter{*this, {}};
+    }
+
+  private:
+    detail::WaitQueue q_;
+    std::atomic<uint64_t> count_;
+    mutable std::atomic<uint32_t> thread_waiters_{0};
+};
+
+// Channel<T> is a bounded multi-producer multi-consumer FIFO between tasks.
+// send() suspends while the buffer is full, recv() while it is empty.
+// close() ends the channel: later and blocked sends fail (return false; the
+// value stays in the sender's awaiter and is destroyed with it), buffered
+// values are still received, and receives then return nullopt.
+// Thread-safe (try_send/try_recv/close from any thread).
+template <typename T>
+class Channel {
+  public:
+    // capacity must be at least 1.
+    explicit Channel(size_t capacity) : capacity_(capacity) {
+        if (capacity == 0)
+            throw std::invalid_argument("Channel capacity must be at least 1");
+    }
+    Channel(const Channel&) = delete;
+    Channel& operator=(const Channel&) = delete;
+    ~Channel() { detail::cancel_all_and_wait(recvq_.lock, sendq_); }
+
+    // try_send() buffers `v` (or hands it to a waiting receiver) if there is
+    // room; false when full or closed, leaving `v` untouched.
+    bool try_send(T& v) {
+        detail::Waiter* woken = nullptr;
+        {
+            std::lock_guard g(recvq_.lock);
+            if (closed_ || !put_locked(v, woken))
+                return false;
+        }
+        if (woken != nullptr)
+            detail::wake(*woken->fiber);
+        return true;
+    }
+    bool try_send(T&& v) { return try_send(v); }
+
+    // try_recv() takes a buffered value, if any.
+    std::optional<T> try_recv() {
+        detail::Waiter* woken = nullptr;
+        std::optional<T> out;
+        {
+            std::lock_guard g(recvq_.lock);
+            out = take_locked(woken);
+        }
+        if (woken != nullptr)
+            detail::wake(*woken->fiber);
+        return out;
+    }
+
+    // close() closes the channel and wakes every blocked sender (false) and
+    // receiver (nullopt: the buffer is empty when receivers wait). Idempotent.
+    void close() {
+        detail::WaitList claimed;
+        {
+            std::lock_guard g(recvq_.lock);
+            closed_ = true;
+            detail::claim_all(recvq_.list, detail::WakeReason::Signaled, claimed);
+            detail::claim_all(sendq_, detail::WakeReason::Signaled, claimed);
+        }
+        detail::wake_all(claimed);
+    }
+    bool closed() const noexcept {
+        std::lock_guard g(recvq_.lock);
+        return closed_;
+    }
+    size_t size() const noexcept {
+        std::lock_guard g(recvq_.lock);
+        return buf_.size();
+    }
+    size_t capacity() const noexcept { return capacity_; }
+
+    // send() is awaited: `bool ok = co_await ch.send(v);` false once closed.
+    auto send(T v) {
+        struct Awaiter {
+            Channel& ch;
+            T value;
+            detail::Waiter w;
+            bool waited = false;
+            bool result = false;
+            bool await_ready() const noexcept { return false; }
+            bool await_suspend(std::coroutine_handle<> h) {
+                detail::Fiber& f = detail::current_fiber_checked("Channel::send()");
+                detail::Waiter* woken = nullptr;
+                {
+                    std::lock_guard g(ch.recvq_.lock);
+                    if (ch.closed_)
+                        return false;
+                    result = ch.put_locked(value, woken);
+                    if (!result) {
+                        w.fiber = &f;
+                        w.slot = &value;
+                        ch.sendq_.push_back(w);
+                        detail::arm(f, ch.send_src_, w);
+                    }
+                }
+                if (woken != nullptr)
+                    detail::wake(*woken->fiber);
+                if (result)
+                    return false;
+                waited = true;
+                return detail::suspend_in(ch.send_src_, f, w, h);
+            }
+            bool await_resume() const {
+                if (!waited)
+                    return result;
+                detail::end_wait(*w.fiber);
+                return w.handed;
+            }
+        };
+        return Awaiter{*this, std::move(v), {}};
+    }
+
+    // recv() is awaited: `std::optional<T> v = co_await ch.recv();` nullopt
+    // once the channel is closed and drained.
+    auto recv() {
+        struct Awaiter {
+            Channel& ch;
+            std::optional<T> value;
+            detail::Waiter w;
+            bool waited = false;
+            bool await_ready() const noexcept { return false; }
+            bool await_suspend(std::coroutine_handle<> h) {
+                detail::Fiber& f = detail::current_fiber_checked("Channel::recv()");
+                detail::Waiter* woken = nullptr;
+                {
+                    std::lock_guard g(ch.recvq_.lock);
+                    value = ch.take_locked(woken);
+                    if (!value && !ch.closed_) {
+                        w.slot = &value;
+                        ch.recvq_.enqueue(f, w);
+                        waited = true;
+                    }
+                }
+                if (woken != nullptr)
+                    detail::wake(*woken->fiber);
+                return waited && detail::suspend_in(ch.recvq_, f, w, h);
+            }
+            std::optional<T> await_resume() {
+                if (waited)
+                    detail::end_wait(*w.fiber);
+                return std::move(value);
+            }
+        };
+        return Awaiter{*this, std::nullopt, {}};
+    }
+
+  private:
+    // SendSource lets a canceller unlink a blocked sender: senders wait in
+    // sendq_, guarded by the same lock as everything else.
+    struct SendSource final : detail::WaitSource {
+        Channel* ch;
+        explicit SendSource(Channel* c) : ch(c) {}
+        void unlink(detail::Waiter& w) noexcept override {
+            std::lock_guard g(ch->recvq_.lock);
+            if (w.linked)
+                ch->sendq_.remove(w);
+        }
+    };
+
+    // put_locked(): hand `v` to a waiting receiver or buffer it; false when
+    // the buffer is full. Receivers wait only while the buffer is empty.
+    bool put_locked(T& v, detail::Waiter*& woken) {
+        if (buf_.empty()) {
+            if (detail::Waiter* r = detail::claim_next(recvq_.list, detail::WakeReason::Signaled)) {
+                *static_cast<std::optional<T>*>(r->slot) = std::move(v);
+                woken = r;
+                return true;
+            }
+        }
+        if (buf_.size() >= capacity_)
+            return false;
+        buf_.push_back(std::move(v));
+        return true;
+    }
+    // take_locked(): the front value, refilling the buffer from the first
+    // blocked sender (senders wait only while the buffer is full).
+    std::optional<T> take_locked(detail::Waiter*& woken) {
+        if (buf_.empty())
+            return std::nullopt;
+        std::optional<T> out(std::move(buf_.front()));
+        buf_.pop_front();
+        if (detail::Waiter* s = detail::claim_next(sendq_, detail::WakeReason::Signaled)) {
+            buf_.push_back(std::move(*static_cast<T*>(s->slot)));
+            s->handed = true;
+            woken = s;
+        }
+        return out;
+    }
+
+    detail::WaitQueue recvq_;  // its lock guards every field below
+    detail::WaitList sendq_;
+    SendSource send_src_{this};
+    size_t capacity_;
+    std::deque<T> buf_;
+    bool closed_ = false;
+};
+
+}  // namespace schedkit

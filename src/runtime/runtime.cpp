@@ -1,0 +1,422 @@
+// runtime.cpp: RuntimeCore (configuration, spawn and wake paths, stop) and
+// the public Runtime that forwards to it.
+#include "schedkit/runtime.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "core/check.h"
+#include "runtime/runtime_core.h"
+#include "runtime/thread_fiber.h"
+#include "schedkit/error.h"
+#include "schedkit/policy_registry.h"
+#include "schedkit/thread.h"
+
+namespace schedkit {
+
+namespace {
+
+// host_topology() is read once: hwloc discovery costs milliseconds and the
+// machine does not change under us.
+const Topology& host_topology() {
+    static const Topology host = Topology::host();
+    return host;
+}
+
+CpuSet host_os_cpus() {
+    CpuSet s;
+    for (const CpuInfo& c : host_topology().cpus())
+        s.set(c.os_index);
+    return s;
+}
+
+}  // namespace
+
+namespace detail {
+
+struct Resolved {
+    Runtime::Config cfg;
+    Topology topo = Topology::flat(1);
+    std::vector<int> host_cpus;  // per worker: bound host CPU or -1
+};
+
+}  // namespace detail
+
+namespace {
+
+detail::Resolved resolve(Runtime::Config cfg) {
+    cfg.validate();
+    detail::Resolved r;
+    CpuSet cpus = cfg.cpus.empty() ? host_os_cpus() : cfg.cpus;
+    if (cfg.workers == 0)
+        cfg.workers = cfg.topology ? cfg.topology->num_cpus() : cpus.count();
+    if (cfg.topology)
+        r.topo = *cfg.topology;
+    else if (cfg.cpus.empty() && cfg.workers == host_topology().num_cpus())
+        r.topo = host_topology();
+    else
+        r.topo = Topology::flat(cfg.workers);
+    // More workers than CPUs: leave them unbound, Linux time-shares them.
+    bool bind = cfg.bind && cfg.workers <= cpus.count();
+    int c = cpus.first();
+    for (int i = 0; i < cfg.workers; ++i) {
+        r.host_cpus.push_back(bind ? c : -1);
+        if (bind)
+            c = cpus.next(c);
+    }
+    r.cfg = std::move(cfg);
+    return r;
+}
+
+std::unique_ptr<Policy> build_policy(const Runtime::Config& cfg) {
+    auto p = make_policy(cfg.policy, "policy");
+    if (cfg.quantum_ns != 0)
+        p->quantum_ns = cfg.quantum_ns;
+    return p;
+}
+
+}  // namespace
+
+void Runtime::Config::validate() const {
+    if (workers < 0 || workers > 4096)
+        throw InputError(fmt::format("workers {}: expected 0 (one per CPU) to 4096", workers));
+    if (!cpus.empty() && !cpus.is_subset_of(host_os_cpus()))
+        throw InputError(fmt::format("cpus '{}': expected CPUs of this machine ({})",
+                                     cpus.to_string(), host_os_cpus().to_string()));
+    int n = workers != 0 ? workers : (cpus.empty() ? host_os_cpus().count() : cpus.count());
+    if (topology && topology->num_cpus() != n && workers != 0)
+        throw InputError(fmt::format("topology '{}' has {} CPUs: expected one per worker ({})",
+                                     topology->source(), topology->num_cpus(), n));
+    if (idle_spin_ns > 1'000'000'000)
+        throw InputError("idle_spin_ns: expected at most 1 s");
+    if (thread_window_ns == 0)
+        throw InputError("thread_window_ns: expected a positive window");
+    if (idle_balance_ns == 0)
+        throw InputError("idle_balance_ns: expected a positive interval");
+    make_policy(policy, "policy");  // throws InputError naming the bad option
+}
+
+namespace detail {
+
+RuntimeCore::RuntimeCore(Runtime::Config c) : RuntimeCore(resolve(std::move(c))) {}
+
+RuntimeCore::RuntimeCore(Resolved r)
+    : cfg(std::move(r.cfg)),
+      recorder(cfg.record ? std::make_unique<Recorder>(r.topo.num_cpus(), cfg.keep_trace)
+                          : nullptr),
+      sched(r.topo, DomainTree::build(r.topo), build_policy(cfg)),
+      t0_(Clock::now()) {
+    sched.set_executor(this);
+    if (recorder)
+        sched.set_observer(recorder.get());
+    sched.set_retire(retire_policy_after_grace_period);
+    for (int i = 0; i < sched.num_cpus(); ++i)
+        workers.push_back(std::make_unique<Worker>(*this, i, r.host_cpus[static_cast<size_t>(i)]));
+}
+
+RuntimeCore::~RuntimeCore() {
+    for (auto& w : workers)
+        if (w->thread.joinable())
+            w->thread.join();
+    // Retired policies must be gone before the runtime is (they may hold
+    // nothing of ours today, but a policy's destructor is its own business).
+    rcu_flush();
+}
+
+void RuntimeCore::start() {
+    if (started_)
+        throw std::logic_error("Runtime::start(): already started");
+    started_ = true;
+    for (auto& w : workers)
+        w->thread = std::thread([wp = w.get()] { wp->main(); });
+}
+
+Worker* RuntimeCore::worker_here() const noexcept {
+    Worker* w = current_worker();
+    return w != nullptr && &w->rt == this ? w : nullptr;
+}
+
+void RuntimeCore::kick(int cpu) {
+    workers[static_cast<size_t>(cpu)]->kick();
+}
+
+void RuntimeCore::submit(Fiber& f, SpawnOptions opts, bool is_thread) {
+    Task& t = f.task;
+    if (!opts.affinity.empty() && !opts.affinity.is_subset_of(sched.topology().all())) {
+        f.release();  // the runtime's reference: this fiber never existed
+        throw std::invalid_argument(fmt::format("spawn affinity '{}' is outside CPUs 0-{}",
+                                                opts.affinity.to_string(), sched.num_cpus() - 1));
+    }
+    Worker* here = worker_here();
+    if (here == nullptr && (stopping_.load(std::memory_order_acquire) || stopped_)) {
+        f.release();
+        throw std::logic_error("Runtime is stopping: spawn refused");
+    }
+    t.id = next_id_.fetch_add(1, std::memory_order_relaxed) + 1;
+    t.name = opts.name.empty() ? fmt::format("{}#{}", is_thread ? "thread" : "task", t.id)
+                               : std::move(opts.name);
+    t.group = opts.group;
+    t.nice = opts.nice;
+    t.weight = nice_to_weight(opts.nice);
+    t.affinity = std::move(opts.affinity);
+    t.is_thread = is_thread;
+    t.executor_data = &f;
+    f.rt = this;
+    if (is_thread) {
+        live_threads_.fetch_add(1, std::memory_order_relaxed);
+    } else {
+        tasks_spawned.fetch_add(1, std::memory_order_relaxed);
+        live_tasks_.fetch_add(1, std::memory_order_relaxed);
+        if (cancel_new.load(std::memory_order_acquire))
+            f.cancel_requested.store(true, std::memory_order_relaxed);
+    }
+    if (here != nullptr) {
+        RcuRead r;
+        sched.spawn(t, now_ns());
+        return;
+    }
+    // Another thread: hand it to a worker, round-robin; the core places it
+    // (possibly elsewhere) when that worker spawns it.
+    size_t n = workers.size();
+    Worker& w = *workers[next_worker_.fetch_add(1, std::memory_order_relaxed) % n];
+    w.inbox.enqueue(InboxItem{InboxItem::Kind::Spawn, &f});
+    w.kick();
+}
+
+void RuntimeCore::wake_fiber(Fiber& f) {
+    RunState s = f.run_state.load(std::memory_order_acquire);
+    for (;;) {
+        if (s == RunState::Running) {
+            // Still on its worker, which has not called block() yet: the
+            // worker sees WakePending and re-queues it itself.
+            if (f.run_state.compare_exchange_weak(s, RunState::WakePending,
+                                                  std::memory_order_acq_rel))
+                return;
+        } else if (s == RunState::Blocked) {
+            if (f.run_state.compare_exchange_weak(s, RunState::Queued, std::memory_order_acq_rel)) {
+                core_wake(f);
+                return;
+            }
+        } else {
+            SCHEDKIT_CHECK(false, "wake of a fiber that is not waiting (double wake)");
+        }
+    }
+}
+
+void RuntimeCore::core_wake(Fiber& f) {
+    if (worker_here() != nullptr) {
+        RcuRead r;
+        sched.wake(f.task, now_ns());
+        return;
+    }
+    // Not a worker: the core (and policy code) runs on a registered RCU
+    // reader, so hand the wake to the worker the task last ran on.
+    Worker& w = *workers[static_cast<size_t>(f.task.cpu)];
+    w.inbox.enqueue(InboxItem{InboxItem::Kind::Wake, &f});
+    w.kick();
+}
+
+void RuntimeCore::on_exit(Fiber& f, bool is_thread) {
+    std::atomic<int64_t>& live = is_thread ? live_threads_ : live_tasks_;
+    if (is_thread) {
+        std::lock_guard g(threads_mu_);
+        auto* t = static_cast<ThreadFiber*>(&f);
+        if (threads_.erase(t) != 0)
+            t->release();
+    } else {
+        auto& jf = static_cast<JoinableFiber&>(f);
+        if (jf.ended_by_cancel())
+            tasks_cancelled.fetch_add(1, std::memory_order_relaxed);
+        else if (jf.ended_by_error())
+            tasks_failed.fetch_add(1, std::memory_order_relaxed);
+        else
+            tasks_completed.fetch_add(1, std::memory_order_relaxed);
+    }
+    if (live.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        // Taking the mutex orders this with a stop() that checked the count
+        // and is about to wait: it cannot miss the notification.
+        std::lock_guard g(idle_mu_);
+        idle_cv_.notify_all();
+    }
+}
+
+bool RuntimeCore::wait_for_zero(const std::atomic<int64_t>& count, Clock::time_point deadline) {
+    std::unique_lock lk(idle_mu_);
+    return idle_cv_.wait_until(lk, deadline, [&] { return count.load() == 0; });
+}
+
+void RuntimeCore::cancel_live_tasks() {
+    // Collect references under the core's task-list lock (a task in the
+    // list has not exited, so its fiber is alive), cancel outside it.
+    std::vector<Fiber*> fibers;
+    sched.for_each_task([&](Task& t) {
+        if (!t.is_thread) {
+            auto* f = static_cast<Fiber*>(t.executor_data);
+            f->add_ref();
+            fibers.push_back(f);
+        }
+    });
+    for (Fiber* f : fibers) {
+        request_cancel(*f);
+        f->release();
+    }
+}
+
+StopReport RuntimeCore::stop(std::chrono::nanoseconds drain) {
+    if (stopped_)
+        return report_;
+    if (worker_here() != nullptr)
+        throw std::logic_error(
+            "Runtime::stop() called from a runtime task (it would wait on itself)");
+    if (!started_)
+        start();
+    stopping_.store(true, std::memory_order_release);
+    auto deadline = Clock::now() + drain;
+    report_.drained = wait_for_zero(live_tasks_, deadline);
+    // Lightweight threads are closed after the tasks had their chance (a
+    // task may be waiting on a thread's reply); their queued messages run.
+    {
+        std::lock_guard g(threads_mu_);
+        for (ThreadFiber* t : threads_) {
+            bool was_open = false;
+            t->close(CloseMode::Drain, &was_open);
+            if (was_open)
+                threads_closed.fetch_add(1, std::memory_order_relaxed);
+        }
+    }
+    wait_for_zero(live_threads_, Clock::time_point::max());
+    if (!report_.drained) {
+        cancel_new.store(true, std::memory_order_release);
+        // Sweep until nothing is left: a cancelled task may spawn while it
+        // unwinds, and spawns handed to an inbox join the core's list late.
+        while (!wait_for_zero(live_tasks_, Clock::now() + std::chrono::milliseconds(10)))
+            cancel_live_tasks();
+    }
+    stop_ns_ = now_ns();
+    exit_workers.store(true, std::memory_order_release);
+    for (auto& w : workers)
+        w->kick();
+    for (auto& w : workers)
+        w->thread.join();
+    stopped_ = true;
+    report_.spawned = tasks_spawned.load();
+    report_.completed = tasks_completed.load();
+    report_.cancelled = tasks_cancelled.load();
+    report_.failed = tasks_failed.load();
+    report_.threads_closed = threads_closed.load();
+    report_.messages_delivered = messages_delivered.load();
+    report_.messages_cancelled = messages_cancelled.load();
+    SCHEDKIT_CHECK(report_.completed + report_.cancelled + report_.failed == report_.spawned,
+                   "a task was lost: spawned tasks do not add up after stop");
+    return report_;
+}
+
+SwitchResult RuntimeCore::set_policy(std::string_view spec) {
+    auto next = make_policy(spec, "set_policy");
+    if (cfg.quantum_ns != 0)
+        next->quantum_ns = cfg.quantum_ns;
+    std::lock_guard g(switch_mu_);
+    // The retire hook calls call_rcu, which wants a registered thread; the
+    // switch itself never waits for a grace period.
+    RcuThreadScope scope;
+    std::string from = sched.policy().name();  // only switches change it; we hold switch_mu_
+    std::string to = next->name();
+    uint64_t now = now_ns();
+    SwitchResult r = sched.switch_policy(std::move(next), now);
+    switch_log_ +=
+        fmt::format(R"({}{{"at_us":{:.3f},"from":"{}","to":"{}","ok":{}{}}})",
+                    switch_log_.empty() ? "" : ",", static_cast<double>(now) / 1e3, from, to,
+                    r.ok ? "true" : "false", r.ok ? "" : fmt::format(R"(,"error":"{}")", r.error));
+    return r;
+}
+
+std::string RuntimeCore::policy_name() const {
+    RcuThreadScope scope;
+    RcuRead r;
+    return sched.policy().name();
+}
+
+void RuntimeCore::register_thread(ThreadFiber* t) {
+    std::lock_guard g(threads_mu_);
+    // It may have exited already (closed at once by a racing handle drop).
+    if (t->exited.is_set())
+        return;
+    t->add_ref();
+    threads_.insert(t);
+}
+
+}  // namespace detail
+
+// Runtime forwards to RuntimeCore.
+
+Runtime::Runtime(Config config) : core_(std::make_unique<detail::RuntimeCore>(std::move(config))) {
+    core_->owner = this;
+}
+
+Runtime::~Runtime() {
+    // Never started or still running: stop() starts it if needed so that
+    // work handed over before start() is run and accounted for.
+    if (!core_->stopped())
+        core_->stop(std::chrono::seconds(5));
+}
+
+void Runtime::start() {
+    core_->start();
+}
+StopReport Runtime::stop(std::chrono::nanoseconds drain) {
+    return core_->stop(drain);
+}
+bool Runtime::running() const {
+    return core_->started() && !core_->stopped();
+}
+void Runtime::submit(detail::JoinableFiber* f, SpawnOptions opts) {
+    core_->submit(*f, std::move(opts), false);
+}
+SwitchResult Runtime::set_policy(std::string_view spec) {
+    return core_->set_policy(spec);
+}
+std::string Runtime::policy_name() const {
+    return core_->policy_name();
+}
+uint64_t Runtime::time_slice_ns() const {
+    detail::RcuThreadScope scope;
+    detail::RcuRead r;
+    Policy& p = core_->sched.policy();
+    detail::Fiber* f = detail::current_fiber();
+    return f != nullptr ? p.time_slice_ns(f->task) : p.quantum_ns;
+}
+RuntimeStats Runtime::stats() const {
+    return core_->stats();
+}
+void Runtime::write_trace(const std::string& path, const std::string& title) const {
+    if (!core_->recorder || !core_->recorder->keep_trace())
+        throw std::logic_error("Runtime::write_trace() needs Config::keep_trace");
+    core_->recorder->write_trace(path, title);
+}
+int Runtime::num_workers() const {
+    return static_cast<int>(core_->workers.size());
+}
+uint64_t Runtime::now_ns() const {
+    return core_->now_ns();
+}
+Scheduler& Runtime::scheduler() {
+    return core_->sched;
+}
+const Runtime::Config& Runtime::config() const {
+    return core_->cfg;
+}
+Runtime* Runtime::current() {
+    detail::Worker* w = detail::current_worker();
+    return w != nullptr ? w->rt.owner : nullptr;
+}
+
+namespace detail {
+
+void wake(Fiber& f) {
+    f.rt->wake_fiber(f);
+}
+
+}  // namespace detail
+
+}  // namespace schedkit

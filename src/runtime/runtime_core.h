@@ -1,0 +1,216 @@
+// runtime_core.h: the runtime's internals: workers, inboxes, timers, RCU.
+#pragma once
+
+#include <concurrentqueue/concurrentqueue.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "schedkit/detail/fiber.h"
+#include "schedkit/report.h"
+#include "schedkit/runtime.h"
+#include "schedkit/scheduler.h"
+
+namespace schedkit::detail {
+
+// RCU (liburcu, memb flavour). Workers are registered readers for their
+// whole life; any thread that calls into the scheduler core where policy
+// code can run holds a read-side section. Other threads register only for
+// the span of a call (RcuThreadScope). Nothing in schedkit calls a blocking
+// synchronize: retired policies go through call_rcu (DESIGN story 4).
+void rcu_register_worker();
+void rcu_unregister_worker();
+void rcu_read_lock_() noexcept;
+void rcu_read_unlock_() noexcept;
+
+// RcuRead is a read-side critical section.
+class RcuRead {
+  public:
+    RcuRead() noexcept { rcu_read_lock_(); }
+    ~RcuRead() { rcu_read_unlock_(); }
+    RcuRead(const RcuRead&) = delete;
+    RcuRead& operator=(const RcuRead&) = delete;
+};
+
+// RcuThreadScope registers a non-worker thread for the scope (nested
+// scopes and workers just count: registration happens once per thread).
+class RcuThreadScope {
+  public:
+    RcuThreadScope() { rcu_register_worker(); }
+    ~RcuThreadScope() { rcu_unregister_worker(); }
+    RcuThreadScope(const RcuThreadScope&) = delete;
+    RcuThreadScope& operator=(const RcuThreadScope&) = delete;
+};
+
+// retire_policy_after_grace_period() frees `p` with call_rcu. The caller
+// is a registered thread.
+void retire_policy_after_grace_period(Policy* p);
+// rcu_flush() waits for pending call_rcu callbacks (runtime teardown; never
+// from a worker or a read-side section).
+void rcu_flush();
+
+// TimerQueue is one worker's timers: sleeping tasks (a wait source, so a
+// canceller can unlink them) and pokes for lightweight threads (which hold
+// a reference to their fiber until fired).
+class TimerQueue final : public WaitSource {
+  public:
+    ~TimerQueue() override;
+    void unlink(Waiter& w) noexcept override;
+    // add_sleep() links and arms `f`'s waiter `w` due at w.deadline.
+    void add_sleep(Fiber& f, Waiter& w);
+    // add_poke() calls f->poke(gen) at `deadline` (holds a reference).
+    void add_poke(Fiber* f, uint64_t gen, uint64_t deadline);
+    // fire() claims due sleepers into `woken` and due pokes into `poked`.
+    void fire(uint64_t now, std::vector<Fiber*>& woken,
+              std::vector<std::pair<Fiber*, uint64_t>>& poked);
+    // next_deadline() is the earliest due time, or UINT64_MAX. Lock-free.
+    uint64_t next_deadline() const noexcept { return next_.load(std::memory_order_acquire); }
+
+  private:
+    void update_next_locked() noexcept;
+
+    SpinLock lock_;
+    std::set<std::pair<uint64_t, Waiter*>> sleeps_;               // guarded by lock_
+    std::multimap<uint64_t, std::pair<Fiber*, uint64_t>> pokes_;  // guarded by lock_
+    std::atomic<uint64_t> next_{UINT64_MAX};
+};
+
+// InboxItem is a request from a thread that is not this worker: spawn a
+// new task or wake a blocked one through the core on this worker.
+struct InboxItem {
+    enum class Kind : uint8_t { Spawn, Wake } kind = Kind::Spawn;
+    Fiber* fiber = nullptr;
+};
+
+class RuntimeCore;
+struct ThreadFiber;
+struct Resolved;  // a validated Config with defaults filled in (runtime.cpp)
+
+// Worker is one CPU's thread and its private state. It sits on its own
+// cache lines: other threads write its inbox and futex word, and the
+// statistics below are written by the worker alone (relaxed atomics so
+// stats() can read them from any thread).
+struct alignas(64) Worker {
+    Worker(RuntimeCore& rt, int cpu, int host_cpu);
+
+    void main();           // the thread's body
+    void kick() noexcept;  // wake it if parked (any thread)
+
+    RuntimeCore& rt;
+    const int cpu;
+    const int host_cpu;  // bound to this host CPU, or -1
+    std::thread thread;
+    moodycamel::ConcurrentQueue<InboxItem> inbox;
+    TimerQueue timers;
+    alignas(64) std::atomic<uint32_t> futex_word{0};
+    std::atomic<bool> parked{false};
+
+    alignas(64) std::atomic<uint64_t> busy_ns{0};
+    std::atomic<uint64_t> idle_ns{0};
+    std::atomic<uint64_t> slices{0};
+    std::atomic<uint64_t> parks{0};
+    uint64_t next_tick_ns = 0;  // worker-private
+
+  private:
+    bool schedule_once();
+    void run_fiber(Fiber& f, uint64_t start_ns);
+    void service(uint64_t now);  // inbox, timers, tick, active balance
+    void drain_inbox(uint64_t now);
+    void fire_timers(uint64_t now);
+    void maybe_tick(uint64_t now);
+    bool has_work(uint64_t now) const noexcept;
+    void idle_wait();
+    uint64_t park_deadline() const noexcept;
+    void nudge_idle_worker(uint64_t now);
+    void bind_to_host_cpu();
+
+    uint64_t last_nudge_ns_ = 0;
+};
+
+// RuntimeCore is Runtime's implementation and the scheduler core's
+// executor (ExecutorHooks::kick).
+class RuntimeCore final : public ExecutorHooks {
+  public:
+    explicit RuntimeCore(Runtime::Config cfg);
+    ~RuntimeCore() override;
+    RuntimeCore(const RuntimeCore&) = delete;
+    RuntimeCore& operator=(const RuntimeCore&) = delete;
+
+    void kick(int cpu) override;
+    uint64_t now_ns() const noexcept {
+        return static_cast<uint64_t>(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0_).count());
+    }
+
+    void start();
+    StopReport stop(std::chrono::nanoseconds drain);
+    bool started() const noexcept { return started_; }
+    bool stopped() const noexcept { return stopped_; }
+    // submit() registers a new fiber (task or thread) and queues it.
+    void submit(Fiber& f, SpawnOptions opts, bool is_thread);
+    // wake_fiber() is detail::wake(): the RunState protocol, then the core.
+    void wake_fiber(Fiber& f);
+    // on_exit() runs on the worker after the core retired `f`.
+    void on_exit(Fiber& f, bool is_thread);
+    // worker_here() is the calling thread's worker if it belongs to this
+    // runtime, else null.
+    Worker* worker_here() const noexcept;
+
+    SwitchResult set_policy(std::string_view spec);
+    std::string policy_name() const;
+    RuntimeStats stats() const;
+    // register_thread() lists a new lightweight thread (taking a reference)
+    // for stop() and stats(); it leaves the list when it exits.
+    void register_thread(ThreadFiber* t);
+
+    using Clock = std::chrono::steady_clock;
+    Runtime* owner = nullptr;
+    Runtime::Config cfg;
+    std::unique_ptr<Recorder> recorder;  // null when cfg.record is false
+    Scheduler sched;
+    std::vector<std::unique_ptr<Worker>> workers;
+    std::atomic<bool> exit_workers{false};  // workers leave their loop
+    std::atomic<bool> cancel_new{false};    // stop() is cancelling: new tasks never start
+
+    // Counters for the stop report (relaxed; exact after stop()).
+    std::atomic<uint64_t> tasks_spawned{0}, tasks_completed{0}, tasks_cancelled{0}, tasks_failed{0},
+        messages_delivered{0}, messages_cancelled{0}, threads_closed{0};
+
+  private:
+    explicit RuntimeCore(Resolved r);
+    // wait_for_zero() waits until `count` is 0 or the deadline; true if 0.
+    bool wait_for_zero(const std::atomic<int64_t>& count, Clock::time_point deadline);
+    void cancel_live_tasks();
+    void core_wake(Fiber& f);
+
+    Clock::time_point t0_;
+    std::atomic<uint64_t> next_id_{0};
+    std::atomic<uint64_t> next_worker_{0};
+    std::atomic<int64_t> live_tasks_{0};
+    std::atomic<int64_t> live_threads_{0};
+    std::mutex idle_mu_;  // pairs with idle_cv_: stop() waits for live counts to reach 0
+    std::condition_variable idle_cv_;
+    mutable std::mutex switch_mu_;  // serialises set_policy() and guards switch_log_
+    std::string switch_log_;
+    mutable std::mutex threads_mu_;  // guards threads_
+    std::set<ThreadFiber*> threads_;
+    std::atomic<bool> stopping_{false};  // external spawns refused
+    bool started_ = false;               // start()/stop() are not concurrent
+    bool stopped_ = false;
+    StopReport report_;
+    uint64_t stop_ns_ = 0;
+};
+
+// current_worker() is the calling thread's worker (any runtime), or null.
+Worker* current_worker() noexcept;
+
+}  // namespace schedkit::detail

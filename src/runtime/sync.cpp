@@ -1,0 +1,173 @@
+// sync.cpp: the non-template halves of the primitives and of JoinHandle.
+#include "schedkit/sync.h"
+
+#include <mutex>
+#include <thread>
+
+#include "schedkit/coro.h"
+
+namespace schedkit {
+
+namespace detail {
+
+Waiter* claim_next(WaitList& list, WakeReason why) noexcept {
+    for (Waiter* w = list.head; w != nullptr; w = w->next) {
+        if (claim(*w->fiber, why)) {
+            list.remove(*w);
+            return w;
+        }
+    }
+    return nullptr;
+}
+
+void claim_all(WaitList& list, WakeReason why, WaitList& out) noexcept {
+    for (Waiter* w = list.head; w != nullptr;) {
+        Waiter* next = w->next;
+        if (claim(*w->fiber, why)) {
+            list.remove(*w);
+            out.push_back(*w);
+        }
+        w = next;
+    }
+}
+
+void wake_all(WaitList& claimed) {
+    // Pop before waking: once woken, a fiber may resume and free its waiter.
+    while (Waiter* w = claimed.pop_front())
+        wake(*w->fiber);
+}
+
+void cancel_all_and_wait(SpinLock& lock, WaitList& list) {
+    WaitList claimed;
+    std::unique_lock g(lock);
+    claim_all(list, WakeReason::Cancelled, claimed);
+    // What is left was claimed by cancellers that will unlink it through
+    // this very source: it must outlive their unlink().
+    while (!list.empty()) {
+        g.unlock();
+        std::this_thread::yield();
+        g.lock();
+    }
+    g.unlock();
+    wake_all(claimed);
+}
+
+void JoinableFiber::finish() {
+    WaitList claimed;
+    {
+        std::lock_guard g(join_lock);
+        done.store(1, std::memory_order_release);
+        claim_all(joiners, WakeReason::Signaled, claimed);
+    }
+    wake_all(claimed);
+    // seq_cst pairs with wait_blocking(): it counts itself in, then checks
+    // `done`; we set `done`, then check the count.
+    if (thread_waiters.load(std::memory_order_seq_cst) != 0)
+        done.notify_all();
+}
+
+void JoinableFiber::unlink(Waiter& w) noexcept {
+    std::lock_guard g(join_lock);
+    if (w.linked)
+        joiners.remove(w);
+}
+
+void JoinableFiber::take_check() {
+    std::lock_guard g(join_lock);
+    if (taken)
+        throw std::logic_error("JoinHandle: the result was already taken");
+    taken = true;
+}
+
+void JoinableFiber::wait_blocking() {
+    if (current_fiber() != nullptr)
+        throw std::logic_error("JoinHandle::get() from a runtime task: co_await the handle");
+    thread_waiters.fetch_add(1, std::memory_order_seq_cst);
+    while (done.load(std::memory_order_seq_cst) == 0)
+        done.wait(0, std::memory_order_acquire);
+    thread_waiters.fetch_sub(1, std::memory_order_relaxed);
+}
+
+}  // namespace detail
+
+void Event::set() {
+    detail::WaitList claimed;
+    {
+        std::lock_guard g(q_.lock);
+        set_.store(1, std::memory_order_seq_cst);
+        detail::claim_all(q_.list, detail::WakeReason::Signaled, claimed);
+    }
+    detail::wake_all(claimed);
+    if (thread_waiters_.load(std::memory_order_seq_cst) != 0)
+        set_.notify_all();
+}
+
+void Event::wait_blocking() const {
+    if (detail::current_fiber() != nullptr)
+        throw std::logic_error("Event::wait_blocking() from a runtime task: co_await wait()");
+    thread_waiters_.fetch_add(1, std::memory_order_seq_cst);
+    while (set_.load(std::memory_order_seq_cst) == 0)
+        set_.wait(0, std::memory_order_acquire);
+    thread_waiters_.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void Mutex::unlock() {
+    detail::Waiter* next;
+    {
+        std::lock_guard g(q_.lock);
+        if (!locked_)
+            throw std::logic_error("Mutex::unlock() of an unlocked mutex");
+        // Hand-off: the mutex stays locked and now belongs to `next`.
+        next = detail::claim_next(q_.list, detail::WakeReason::Signaled);
+        if (next == nullptr)
+            locked_ = false;
+    }
+    if (next != nullptr)
+        detail::wake(*next->fiber);
+}
+
+void Semaphore::release(uint64_t n) {
+    detail::WaitList claimed;
+    {
+        std::lock_guard g(q_.lock);
+        permits_ += n;
+        while (permits_ > 0) {
+            detail::Waiter* w = detail::claim_next(q_.list, detail::WakeReason::Signaled);
+            if (w == nullptr)
+                break;
+            --permits_;
+            claimed.push_back(*w);
+        }
+    }
+    detail::wake_all(claimed);
+}
+
+void WaitGroup::done() {
+    uint64_t prev = count_.fetch_sub(1, std::memory_order_seq_cst);
+    if (prev == 0) {
+        count_.fetch_add(1, std::memory_order_relaxed);
+        throw std::logic_error("WaitGroup::done() without a matching add()");
+    }
+    if (prev != 1)
+        return;
+    detail::WaitList claimed;
+    {
+        std::lock_guard g(q_.lock);
+        detail::claim_all(q_.list, detail::WakeReason::Signaled, claimed);
+    }
+    detail::wake_all(claimed);
+    if (thread_waiters_.load(std::memory_order_seq_cst) != 0)
+        count_.notify_all();
+}
+
+void WaitGroup::wait_blocking() const {
+    if (detail::current_fiber() != nullptr)
+        throw std::logic_error("WaitGroup::wait_blocking() from a runtime task: co_await wait()");
+    thread_waiters_.fetch_add(1, std::memory_order_seq_cst);
+    for (uint64_t c = count_.load(std::memory_order_seq_cst); c != 0;
+         c = count_.load(std::memory_order_seq_cst))
+        count_.wait(c, std::memory_order_acquire);
+    thread_waiters_.fetch_sub(1, std::memory_order_relaxed);
+}
+
+}  // namespace schedkit

@@ -1,0 +1,292 @@
+// worker.cpp: one worker per CPU: the dispatch loop (the simulator's, with
+// a real clock), its inbox, timers, ticks, and parking.
+#include <hwloc.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <climits>
+#include <ctime>
+
+#include "core/check.h"
+#include "runtime/runtime_core.h"
+
+namespace schedkit::detail {
+
+namespace {
+
+thread_local Worker* tls_worker = nullptr;
+thread_local Fiber* tls_fiber = nullptr;
+
+// futex_wait() sleeps while *word == expected, at most timeout_ns (UINT64_MAX:
+// forever). Spurious returns are fine: the caller re-checks for work.
+void futex_wait(std::atomic<uint32_t>& word, uint32_t expected, uint64_t timeout_ns) {
+    timespec ts{};
+    timespec* tsp = nullptr;
+    if (timeout_ns != UINT64_MAX) {
+        ts.tv_sec = static_cast<time_t>(timeout_ns / 1'000'000'000);
+        ts.tv_nsec = static_cast<long>(timeout_ns % 1'000'000'000);
+        tsp = &ts;
+    }
+    syscall(SYS_futex, reinterpret_cast<uint32_t*>(&word), FUTEX_WAIT_PRIVATE, expected, tsp,
+            nullptr, 0);
+}
+
+void futex_wake(std::atomic<uint32_t>& word) {
+    syscall(SYS_futex, reinterpret_cast<uint32_t*>(&word), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr,
+            0);
+}
+
+// host_hwloc() is one hwloc topology of this machine for binding, loaded once.
+hwloc_topology_t host_hwloc() {
+    static hwloc_topology_t topo = [] {
+        hwloc_topology_t t = nullptr;
+        if (hwloc_topology_init(&t) != 0 || hwloc_topology_load(t) != 0)
+            return static_cast<hwloc_topology_t>(nullptr);
+        return t;
+    }();
+    return topo;
+}
+
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+}  // namespace
+
+Fiber* current_fiber() noexcept {
+    return tls_fiber;
+}
+
+Worker* current_worker() noexcept {
+    return tls_worker;
+}
+
+Worker::Worker(RuntimeCore& r, int c, int h) : rt(r), cpu(c), host_cpu(h) {}
+
+void Worker::bind_to_host_cpu() {
+    if (host_cpu < 0)
+        return;
+    hwloc_topology_t topo = host_hwloc();
+    if (topo == nullptr)
+        return;
+    hwloc_bitmap_t set = hwloc_bitmap_alloc();
+    hwloc_bitmap_only(set, static_cast<unsigned>(host_cpu));
+    // Binding can fail in a restricted container; the worker then runs
+    // wherever Linux puts it, which is still correct, only less predictable.
+    hwloc_set_cpubind(topo, set, HWLOC_CPUBIND_THREAD);
+    hwloc_bitmap_free(set);
+}
+
+void Worker::kick() noexcept {
+    // Pairs with the fence in idle_wait(): either the worker sees the work
+    // we just published, or we see it parked and bump its futex word.
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (parked.load(std::memory_order_relaxed)) {
+        futex_word.fetch_add(1, std::memory_order_release);
+        futex_wake(futex_word);
+    }
+}
+
+void Worker::main() {
+    tls_worker = this;
+    rcu_register_worker();
+    bind_to_host_cpu();
+    while (!rt.exit_workers.load(std::memory_order_acquire)) {
+        if (!schedule_once())
+            idle_wait();
+    }
+    // Requests that raced with exit belong to finished runs: stop() only
+    // sets exit_workers once every fiber has exited.
+    rcu_unregister_worker();
+    tls_worker = nullptr;
+}
+
+void Worker::drain_inbox(uint64_t now) {
+    InboxItem items[32];
+    size_t n;
+    while ((n = inbox.try_dequeue_bulk(items, 32)) != 0) {
+        for (size_t i = 0; i < n; ++i) {
+            Fiber& f = *items[i].fiber;
+            if (items[i].kind == InboxItem::Kind::Spawn)
+                rt.sched.spawn(f.task, now);
+            else
+                rt.sched.wake(f.task, now);
+        }
+    }
+}
+
+void Worker::fire_timers(uint64_t now) {
+    if (timers.next_deadline() > now)
+        return;
+    std::vector<Fiber*> woken;
+    std::vector<std::pair<Fiber*, uint64_t>> poked;
+    timers.fire(now, woken, poked);
+    for (Fiber* f : woken)
+        rt.wake_fiber(*f);
+    for (auto& [f, gen] : poked) {
+        f->poke(gen);
+        f->release();
+    }
+}
+
+void Worker::maybe_tick(uint64_t now) {
+    uint64_t period = rt.sched.policy().tick_period_ns();
+    if (period == 0 || rt.sched.alive() == 0) {
+        next_tick_ns = 0;
+        return;
+    }
+    if (next_tick_ns == 0)
+        next_tick_ns = now + period;
+    if (now < next_tick_ns)
+        return;
+    rt.sched.tick(cpu, now);
+    next_tick_ns = now + period;
+}
+
+void Worker::service(uint64_t now) {
+    drain_inbox(now);
+    fire_timers(now);
+    maybe_tick(now);
+    if (rt.sched.rq(cpu).push_to.load(std::memory_order_relaxed) >= 0)
+        rt.sched.active_balance(cpu, now);
+}
+
+bool Worker::schedule_once() {
+    Pick p;
+    uint64_t now;
+    {
+        RcuRead r;
+        // One clock read serves the whole pass: reading the clock is a
+        // visible share of a short task's cost.
+        now = rt.now_ns();
+        service(now);
+        p = rt.sched.pick_next(cpu, now);
+    }
+    if (p.status != PickStatus::Task)
+        return false;
+    run_fiber(*static_cast<Fiber*>(p.task->executor_data), now);
+    return true;
+}
+
+void Worker::run_fiber(Fiber& f, uint64_t start) {
+    RunQueue& rq = rt.sched.rq(cpu);
+    f.run_state.store(RunState::Running, std::memory_order_relaxed);
+    for (;;) {
+        tls_fiber = &f;
+        Outcome o = f.run();
+        tls_fiber = nullptr;
+        uint64_t end = rt.now_ns();
+        busy_ns.fetch_add(end - start, std::memory_order_relaxed);
+        slices.fetch_add(1, std::memory_order_relaxed);
+        if (rt.recorder)
+            rt.recorder->on_run(cpu, f.task, start, end);
+        RcuRead r;
+        switch (o) {
+            case Outcome::Yield:
+                service(end);
+                // Nobody else waits here: a fresh slice, no switch (as the
+                // simulator does at the end of a quantum).
+                if (rq.nr_queued.load(std::memory_order_relaxed) == 0 &&
+                    rq.push_to.load(std::memory_order_relaxed) < 0 &&
+                    !rq.sleeping.load(std::memory_order_relaxed)) {
+                    start = end;
+                    continue;
+                }
+                rt.sched.put_prev(cpu, end);
+                nudge_idle_worker(end);
+                return;
+            case Outcome::Block: {
+                rt.sched.block(cpu, end);
+                RunState expected = RunState::Running;
+                if (!f.run_state.compare_exchange_strong(expected, RunState::Blocked,
+                                                         std::memory_order_acq_rel)) {
+                    // Woken while it was still running here: wake it now.
+                    SCHEDKIT_CHECK(expected == RunState::WakePending, "fiber run state corrupt");
+                    f.run_state.store(RunState::Queued, std::memory_order_relaxed);
+                    rt.sched.wake(f.task, end);
+                }
+                return;
+            }
+            case Outcome::Exit: {
+                bool is_thread = f.task.is_thread;
+                rt.sched.exit(cpu, end);
+                if (rt.recorder)
+                    rt.recorder->on_exit(f.task, end);
+                f.finish();
+                rt.on_exit(f, is_thread);
+                f.release();
+                return;
+            }
+        }
+    }
+}
+
+bool Worker::has_work(uint64_t now) const noexcept {
+    const RunQueue& rq = rt.sched.rq(cpu);
+    return inbox.size_approx() != 0 || rq.nr_queued.load(std::memory_order_relaxed) > 0 ||
+           rq.push_to.load(std::memory_order_relaxed) >= 0 || timers.next_deadline() <= now ||
+           (next_tick_ns != 0 && next_tick_ns <= now) ||
+           rt.exit_workers.load(std::memory_order_relaxed);
+}
+
+uint64_t Worker::park_deadline() const noexcept {
+    uint64_t deadline = timers.next_deadline();
+    // While tasks are alive, an idle CPU still runs its policy's periodic
+    // balance (maybe_tick() keeps next_tick_ns at 0 otherwise) - unless the
+    // policy put it to sleep.
+    if (next_tick_ns != 0 && !rt.sched.rq(cpu).sleeping.load(std::memory_order_relaxed))
+        deadline = std::min(deadline, next_tick_ns);
+    return deadline;
+}
+
+void Worker::nudge_idle_worker(uint64_t now) {
+    // Linux's nohz balancer kick: a CPU with tasks waiting wakes one parked
+    // CPU so that it runs its newidle balance (and pulls, if the policy
+    // does), at most once per idle_balance_ns.
+    if (now - last_nudge_ns_ < rt.cfg.idle_balance_ns)
+        return;
+    last_nudge_ns_ = now;
+    size_t n = rt.workers.size();
+    for (size_t i = 1; i < n; ++i) {
+        Worker& w = *rt.workers[(static_cast<size_t>(cpu) + i) % n];
+        if (w.parked.load(std::memory_order_relaxed) &&
+            !rt.sched.rq(w.cpu).sleeping.load(std::memory_order_relaxed)) {
+            w.kick();
+            return;
+        }
+    }
+}
+
+void Worker::idle_wait() {
+    uint64_t start = rt.now_ns();
+    uint64_t now = start;
+    // Spin first: work often arrives within microseconds (a reply, a wake),
+    // and a futex round trip costs more than that.
+    bool sleeping = rt.sched.rq(cpu).sleeping.load(std::memory_order_relaxed);
+    for (int i = 0; !sleeping && now - start < rt.cfg.idle_spin_ns; ++i) {
+        if (has_work(now))
+            return;
+        cpu_relax();
+        if ((i & 63) == 63) {
+            std::this_thread::yield();  // oversubscribed: let the worker with work run
+            now = rt.now_ns();
+        }
+    }
+    uint32_t seq = futex_word.load(std::memory_order_acquire);
+    parked.store(true, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    now = rt.now_ns();
+    if (!has_work(now)) {
+        uint64_t deadline = park_deadline();
+        parks.fetch_add(1, std::memory_order_relaxed);
+        if (deadline > now)
+            futex_wait(futex_word, seq, deadline == UINT64_MAX ? UINT64_MAX : deadline - now);
+    }
+    parked.store(false, std::memory_order_relaxed);
+    idle_ns.fetch_add(rt.now_ns() - start, std::memory_order_relaxed);
+}
+
+}  // namespace schedkit::detail

@@ -1,0 +1,78 @@
+// runtime_support.h: helpers for runtime tests: a watchdog and waiting on a
+// condition with a deadline (never sleeping to "let things settle").
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "schedkit/runtime.h"
+
+namespace schedkit::test {
+
+// Watchdog aborts the process (with the test's name) if it is still alive
+// after `limit`: a deadlocked runtime test must fail, not hang CI.
+class Watchdog {
+  public:
+    explicit Watchdog(std::chrono::seconds limit) {
+        const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+        name_ = info != nullptr ? std::string(info->test_suite_name()) + "." + info->name() : "?";
+        thread_ = std::thread([this, limit] {
+            std::unique_lock lk(mu_);
+            if (!cv_.wait_for(lk, limit, [this] { return done_; })) {
+                std::fprintf(stderr, "watchdog: %s still running after %llds: deadlock?\n",
+                             name_.c_str(), static_cast<long long>(limit.count()));
+                std::abort();
+            }
+        });
+    }
+    ~Watchdog() {
+        {
+            std::lock_guard g(mu_);
+            done_ = true;
+        }
+        cv_.notify_all();
+        thread_.join();
+    }
+    Watchdog(const Watchdog&) = delete;
+    Watchdog& operator=(const Watchdog&) = delete;
+
+  private:
+    std::mutex mu_;
+    std::condition_variable cv_;
+    bool done_ = false;
+    std::string name_;
+    std::thread thread_;
+};
+
+// wait_until() polls `cond` until it holds or `limit` passes; returns
+// whether it held. For conditions no primitive signals (worker parked, a
+// counter reached), with a deadline instead of a fixed sleep.
+inline bool wait_until(const std::function<bool()>& cond,
+                       std::chrono::milliseconds limit = std::chrono::seconds(10)) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!cond()) {
+        if (std::chrono::steady_clock::now() > deadline)
+            return false;
+        std::this_thread::yield();
+    }
+    return true;
+}
+
+// test_config() is a runtime of `workers` workers for tests: unbound when
+// oversubscribing, short idle spin so 8 workers share 2 CPUs politely.
+inline Runtime::Config test_config(int workers, std::string policy = "static") {
+    return Runtime::Config{}
+        .with_workers(workers)
+        .with_policy(std::move(policy))
+        .with_idle_spin_ns(20'000);
+}
+
+}  // namespace schedkit::test

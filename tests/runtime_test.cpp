@@ -1,0 +1,360 @@
+// runtime_test.cpp: the real runtime with coroutine tasks, parameterised
+// over 1, 2, 4 and 8 workers (oversubscribing a 2-CPU machine on purpose).
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <vector>
+
+#include "runtime_support.h"
+#include "schedkit/policy_registry.h"
+#include "schedkit/runtime.h"
+#include "schedkit/sync.h"
+
+namespace schedkit {
+namespace {
+
+using namespace std::chrono_literals;
+using test::Watchdog;
+
+class RuntimeTest : public ::testing::TestWithParam<int> {
+  protected:
+    Runtime::Config config(std::string policy = "static") const {
+        return test::test_config(GetParam(), std::move(policy));
+    }
+};
+
+Job<int> add(int a, int b) {
+    co_return a + b;
+}
+
+Job<int> fib(int n) {
+    if (n < 2)
+        co_return n;
+    auto left = spawn(fib(n - 1));
+    int right = co_await fib(n - 2);  // inline: same task
+    co_return co_await left + right;
+}
+
+TEST_P(RuntimeTest, EveryTaskCompletesExactlyOnce) {
+    Watchdog wd(60s);
+    Runtime rt(config());
+    rt.start();
+    constexpr int kOuter = 200, kInner = 10;
+    auto runs = std::make_unique<std::atomic<int>[]>(kOuter * (kInner + 1));
+    std::vector<JoinHandle<void>> handles;
+    for (int i = 0; i < kOuter; ++i) {
+        // Half spawned from this thread (through an inbox), and each of
+        // those spawns children from inside the runtime.
+        handles.push_back(rt.spawn([&runs, i]() -> Job<void> {
+            runs[i * (kInner + 1)].fetch_add(1);
+            std::vector<JoinHandle<void>> kids;
+            for (int k = 1; k <= kInner; ++k)
+                kids.push_back(spawn([&runs, i, k]() -> Job<void> {
+                    runs[i * (kInner + 1) + k].fetch_add(1);
+                    co_await yield();
+                }));
+            for (auto& h : kids)
+                co_await h;
+        }));
+    }
+    for (auto& h : handles)
+        h.get();
+    for (int i = 0; i < kOuter * (kInner + 1); ++i)
+        ASSERT_EQ(runs[i].load(), 1) << "task " << i;
+    StopReport r = rt.stop();
+    EXPECT_EQ(r.spawned, static_cast<uint64_t>(kOuter * (kInner + 1)));
+    EXPECT_EQ(r.completed, r.spawned);
+    EXPECT_EQ(r.cancelled + r.failed, 0u);
+    EXPECT_TRUE(r.drained);
+    RuntimeStats s = rt.stats();
+    EXPECT_EQ(s.summary.spawned, r.spawned);
+    EXPECT_EQ(s.summary.completed, r.spawned);
+    EXPECT_EQ(s.summary.lost, 0u);
+}
+
+TEST_P(RuntimeTest, ResultsAndExceptionsReachTheAwaiter) {
+    Watchdog wd(30s);
+    Runtime rt(config());
+    EXPECT_EQ(rt.block_on(add(2, 3)), 5);
+    EXPECT_EQ(rt.block_on(fib(15)), 610);
+    // A plain function is a task too.
+    EXPECT_EQ(rt.spawn([] { return 7; }).get(), 7);
+    auto thrower = []() -> Job<int> {
+        co_await yield();
+        throw std::runtime_error("boom");
+    };
+    EXPECT_THROW(rt.spawn(thrower).get(), std::runtime_error);
+    // The exception reaches a task that awaits the handle.
+    std::string seen = rt.block_on([&]() -> Job<std::string> {
+        auto h = spawn(thrower());
+        try {
+            co_await h;
+        } catch (const std::runtime_error& e) {
+            co_return e.what();
+        }
+        co_return "no exception";
+    }());
+    EXPECT_EQ(seen, "boom");
+    // Results are delivered once.
+    auto h = rt.spawn(add(1, 1));
+    EXPECT_EQ(h.get(), 2);
+    EXPECT_THROW(h.get(), std::logic_error);
+    StopReport r = rt.stop();
+    EXPECT_EQ(r.failed, 2u);
+    EXPECT_EQ(r.completed + r.failed, r.spawned);
+}
+
+TEST_P(RuntimeTest, SleepForBlocksTheTaskNotTheWorker) {
+    Watchdog wd(30s);
+    Runtime rt(config());
+    rt.start();
+    // More sleepers than workers, all sleeping at once: if a sleep held its
+    // worker they would run one batch after another.
+    constexpr int kSleepers = 16;
+    std::atomic<int> asleep{0};
+    Event all_asleep;
+    std::vector<JoinHandle<uint64_t>> hs;
+    for (int i = 0; i < kSleepers; ++i)
+        hs.push_back(rt.spawn([&]() -> Job<uint64_t> {
+            if (asleep.fetch_add(1) + 1 == kSleepers)
+                all_asleep.set();
+            uint64_t t0 = Runtime::current()->now_ns();
+            co_await sleep_for(5ms);
+            co_return Runtime::current()->now_ns() - t0;
+        }));
+    all_asleep.wait_blocking();
+    for (auto& h : hs)
+        EXPECT_GE(h.get(), 5'000'000u);
+    EXPECT_EQ(rt.stop().completed, static_cast<uint64_t>(kSleepers));
+}
+
+TEST_P(RuntimeTest, StopWithWorkInFlightLosesNothing) {
+    Watchdog wd(60s);
+    Runtime rt(config());
+    rt.start();
+    auto never = std::make_shared<Event>();  // never set: its waiters are stuck
+    std::atomic<int> started{0}, unwound{0};
+    std::vector<JoinHandle<void>> hs;
+    for (int i = 0; i < 12; ++i) {
+        hs.push_back(rt.spawn([&, never, i]() -> Job<void> {
+            started.fetch_add(1);
+            try {
+                if (i % 3 == 0)
+                    co_await never->wait();
+                else if (i % 3 == 1)
+                    co_await sleep_for(1h);
+                else
+                    for (;;)
+                        co_await yield();
+            } catch (const Cancelled&) {
+                unwound.fetch_add(1);
+                throw;
+            }
+        }));
+    }
+    // Quick tasks that do finish.
+    for (int i = 0; i < 20; ++i)
+        rt.spawn([]() -> Job<void> { co_await yield(); }).detach();
+    ASSERT_TRUE(test::wait_until([&] { return started.load() == 12; }));
+    StopReport r = rt.stop(50ms);
+    EXPECT_FALSE(r.drained);
+    EXPECT_EQ(r.spawned, 32u);
+    EXPECT_EQ(r.cancelled, 12u);
+    EXPECT_EQ(r.completed, 20u);
+    EXPECT_EQ(unwound.load(), 12);
+    for (auto& h : hs)
+        EXPECT_THROW(h.get(), Cancelled);
+    // After stop, spawning from outside is refused.
+    EXPECT_THROW(rt.spawn(add(1, 2)), std::logic_error);
+}
+
+TEST_P(RuntimeTest, CancelEndsAWaitWithCancelled) {
+    Watchdog wd(30s);
+    Runtime rt(config());
+    rt.start();
+    Event ev;
+    std::atomic<bool> waiting{false};
+    auto h = rt.spawn([&]() -> Job<int> {
+        waiting = true;
+        co_await ev.wait();
+        co_return 1;
+    });
+    ASSERT_TRUE(test::wait_until([&] { return waiting.load(); }));
+    h.cancel();
+    EXPECT_THROW(h.get(), Cancelled);
+    // A task cancelled before it ever ran never starts.
+    std::atomic<bool> ran{false};
+    Runtime idle(config());  // not started: the spawn waits in an inbox
+    auto h2 = idle.spawn([&]() -> Job<void> {
+        ran = true;
+        co_return;
+    });
+    h2.cancel();
+    idle.start();
+    EXPECT_THROW(h2.get(), Cancelled);
+    EXPECT_FALSE(ran.load());
+    EXPECT_EQ(idle.stop().cancelled, 1u);
+    EXPECT_EQ(rt.stop().cancelled, 1u);
+}
+
+TEST_P(RuntimeTest, LivePolicySwitchUnderLoad) {
+    Watchdog wd(60s);
+    Runtime rt(config());
+    rt.start();
+    std::vector<std::string> policies;
+    for (const PolicyInfo& p : policy_registry())
+        if (!p.hidden)
+            policies.push_back(p.name);
+    std::atomic<bool> stop_load{false};
+    std::atomic<uint64_t> yields{0};
+    std::vector<JoinHandle<void>> hs;
+    for (int i = 0; i < 4 * GetParam(); ++i)
+        hs.push_back(rt.spawn([&]() -> Job<void> {
+            while (!stop_load.load()) {
+                yields.fetch_add(1);
+                co_await yield();
+                if (yields.load() % 64 == 0)
+                    co_await sleep_for(100us);
+            }
+        }));
+    int switches = 0;
+    for (int round = 0; round < 3; ++round)
+        for (const std::string& p : policies) {
+            uint64_t before = yields.load();
+            SwitchResult r = rt.set_policy(p);
+            ASSERT_TRUE(r.ok) << p << ": " << r.error;
+            EXPECT_EQ(rt.policy_name(), p);
+            ++switches;
+            // Work keeps moving under the new policy.
+            ASSERT_TRUE(test::wait_until([&] { return yields.load() > before + 100; }))
+                << "no progress under " << p;
+        }
+    // A policy that refuses to start leaves the old one in charge.
+    std::string before = rt.policy_name();
+    SwitchResult bad = rt.set_policy("failing");
+    EXPECT_FALSE(bad.ok);
+    EXPECT_EQ(rt.policy_name(), before);
+    EXPECT_THROW(rt.set_policy("no-such-policy"), InputError);
+    stop_load = true;
+    for (auto& h : hs)
+        h.get();
+    StopReport r = rt.stop();
+    EXPECT_EQ(r.completed, r.spawned);
+    EXPECT_EQ(rt.scheduler().policy_switches(), static_cast<uint64_t>(switches));
+}
+
+TEST_P(RuntimeTest, IdleWorkersPark) {
+    Watchdog wd(30s);
+    Runtime rt(config());
+    rt.start();
+    rt.block_on(add(1, 2));
+    // With nothing to do every worker parks on its futex (and stays parked:
+    // no periodic wakeups without live tasks).
+    ASSERT_TRUE(test::wait_until([&] {
+        for (const WorkerStats& w : rt.stats().workers)
+            if (!w.parked)
+                return false;
+        return true;
+    }));
+    // A spawn from outside wakes a parked worker.
+    EXPECT_EQ(rt.block_on(add(2, 2)), 4);
+}
+
+TEST_P(RuntimeTest, StatsHaveTheSimulatorShape) {
+    Watchdog wd(30s);
+    Runtime rt(config().with_trace(true));
+    rt.block_on(fib(10));
+    rt.stop();
+    RuntimeStats s = rt.stats();
+    auto j = nlohmann::json::parse(s.json());
+    for (const char* key : {"makespan_us", "events", "context_switches", "migrations",
+                            "imbalance_ratio", "tasks", "wait_us", "response_us", "cpus"})
+        EXPECT_TRUE(j.contains(key)) << key;
+    EXPECT_EQ(j["tasks"]["lost"], 0);
+    EXPECT_EQ(j["cpus"].size(), static_cast<size_t>(GetParam()));
+    EXPECT_EQ(j["workers"].size(), static_cast<size_t>(GetParam()));
+    EXPECT_EQ(j["policy"], "static");
+    std::string path = ::testing::TempDir() + "/runtime_trace.json";
+    rt.write_trace(path, "test");
+    std::ifstream f(path);
+    auto trace = nlohmann::json::parse(f);
+    EXPECT_FALSE(trace["traceEvents"].empty());
+}
+
+TEST_P(RuntimeTest, AffinityIsRespected) {
+    Watchdog wd(30s);
+    Runtime rt(config());
+    rt.start();
+    int last = GetParam() - 1;
+    std::vector<JoinHandle<int>> hs;
+    for (int i = 0; i < 20; ++i) {
+        SpawnOptions o;
+        o.affinity = CpuSet::single(last);
+        hs.push_back(rt.spawn(
+            []() -> Job<int> {
+                co_await yield();
+                co_return Runtime::current()->scheduler().num_cpus();
+            },
+            o));
+    }
+    for (auto& h : hs)
+        h.get();
+    for (const WorkerStats& w : rt.stats().workers) {
+        if (w.cpu != last) {
+            EXPECT_EQ(w.slices, 0u) << "cpu " << w.cpu;
+        }
+    }
+    SpawnOptions bad;
+    bad.affinity = CpuSet::single(GetParam());
+    EXPECT_THROW(rt.spawn(add(1, 1), bad), std::invalid_argument);
+}
+
+INSTANTIATE_TEST_SUITE_P(Workers, RuntimeTest, ::testing::Values(1, 2, 4, 8),
+                         [](const auto& p) { return std::to_string(p.param) + "w"; });
+
+TEST(RuntimeConfig, BadConfigIsInputError) {
+    EXPECT_THROW(Runtime(Runtime::Config{}.with_workers(-1)), InputError);
+    EXPECT_THROW(Runtime(Runtime::Config{}.with_policy("nope")), InputError);
+    EXPECT_THROW(Runtime(Runtime::Config{}.with_cpus(CpuSet::single(4095))), InputError);
+    EXPECT_THROW(Runtime(Runtime::Config{}.with_workers(3).with_topology(Topology::flat(2))),
+                 InputError);
+}
+
+TEST(RuntimeConfig, BlockingWaitsFromATaskAreALogicError) {
+    Watchdog wd(30s);
+    Runtime rt(test::test_config(2));
+    rt.start();
+    // get() or wait_blocking() on a worker would block the worker: refused.
+    bool refused = rt.block_on([&]() -> Job<bool> {
+        auto h = spawn(add(1, 1));
+        bool threw = false;
+        try {
+            (void)h.get();
+        } catch (const std::logic_error&) {
+            threw = true;
+        }
+        co_return threw && (co_await h) == 2;
+    }());
+    EXPECT_TRUE(refused);
+    EXPECT_THROW(rt.block_on([]() -> Job<void> {
+        Event ev(true);
+        ev.wait_blocking();
+        co_return;
+    }()),
+                 std::logic_error);
+    // Awaiting a primitive outside any runtime task is a usage bug too.
+    Event ev;
+    auto outside = [&]() -> Job<void> { co_await ev.wait(); };
+    auto j = outside();
+    auto h = j.handle();
+    h.resume();  // runs until the await, which throws into the coroutine
+    EXPECT_TRUE(h.done());
+    EXPECT_THROW(h.promise().take(), std::logic_error);
+}
+
+}  // namespace
+}  // namespace schedkit

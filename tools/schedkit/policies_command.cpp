@@ -1,0 +1,73 @@
+// `schedkit policies`: the registry's policies, their options and defaults.
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include "commands.h"
+#include "schedkit/policy_registry.h"
+
+namespace schedkit::cli {
+
+namespace {
+
+const char* type_text(OptionType t) {
+    switch (t) {
+        case OptionType::Int:
+            return "integer";
+        case OptionType::Double:
+            return "number";
+        case OptionType::Bool:
+            return "bool";
+        case OptionType::DurationUs:
+            return "us";
+    }
+    return "?";
+}
+
+struct PoliciesArgs {
+    std::string spec;  // empty: all
+    bool json = false;
+};
+
+int run_policies(const PoliciesArgs& args) {
+    std::string only;
+    if (!args.spec.empty()) {
+        make_policy(args.spec, "policy");  // bad name or option: InputError, status 2
+        only = args.spec.substr(0, args.spec.find(':'));
+    }
+    nlohmann::json out = nlohmann::json::array();
+    std::string text;
+    for (const PolicyInfo& p : policy_registry()) {
+        if (p.hidden || (!only.empty() && p.name != only))
+            continue;
+        nlohmann::json opts = nlohmann::json::array();
+        text += fmt::format("{:<10} {}\n", p.name, p.summary);
+        for (const PolicyOption& o : p.options) {
+            opts.push_back({{"name", o.name},
+                            {"type", type_text(o.type)},
+                            {"default", o.default_value},
+                            {"help", o.help}});
+            text += fmt::format("  {:<18} {:<8} default {:<8} {}\n", o.name, type_text(o.type),
+                                o.default_value, o.help);
+        }
+        out.push_back({{"name", p.name}, {"summary", p.summary}, {"options", opts}});
+    }
+    if (args.json)
+        fmt::print("{}\n", nlohmann::json{{"policies", out}}.dump());
+    else
+        fmt::print("{}usage: --policy NAME[:OPTION=VALUE,...], e.g. fair:nr_migrate=16\n", text);
+    return 0;
+}
+
+}  // namespace
+
+void add_policies_command(CLI::App& app, Command& run) {
+    auto args = std::make_shared<PoliciesArgs>();
+    CLI::App* cmd = app.add_subcommand("policies", "List the policies, their options and defaults");
+    cmd->add_option("policy", args->spec,
+                    "Show (and check) one policy, e.g. fair or fair:nr_migrate=16");
+    cmd->add_flag("--json", args->json, "Print one JSON object instead of a table");
+    cmd->callback([args, &run] { run = [args] { return run_policies(*args); }; });
+}
+
+}  // namespace schedkit::cli
