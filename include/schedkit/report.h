@@ -51,6 +51,7 @@ struct RunSummary {
 // task lifetimes. Every member function is thread-safe: per-CPU data sits
 // under a per-CPU mutex, the shared samples under one more; a callback takes
 // one of them. A CPU number outside [0, num_cpus) is a bug and aborts.
+// SingleThreadRecorder below records the same without the locks.
 class Recorder : public SchedObserver {
   public:
     // Recorder() records `num_cpus` CPUs (> 0, else std::invalid_argument);
@@ -63,9 +64,9 @@ class Recorder : public SchedObserver {
     void on_wait(const Task& task, uint64_t wait_ns) override;
 
     // on_run() records that `task` ran on `cpu` over [start_ns, end_ns).
-    void on_run(int cpu, const Task& task, uint64_t start_ns, uint64_t end_ns);
+    virtual void on_run(int cpu, const Task& task, uint64_t start_ns, uint64_t end_ns);
     // on_exit() records a finished task: response = exit - arrival.
-    void on_exit(const Task& task, uint64_t now_ns);
+    virtual void on_exit(const Task& task, uint64_t now_ns);
 
     // summarize() fills the statistics part of a summary for a run that
     // ended at `end_ns` (idle = end - busy per CPU): makespan, switches,
@@ -87,6 +88,23 @@ class Recorder : public SchedObserver {
 
     int num_cpus() const { return num_cpus_; }
     bool keep_trace() const { return keep_trace_; }
+
+  protected:
+    // The callbacks' bodies, taking the locks (kLocked, Recorder) or not
+    // (SingleThreadRecorder): one body each, the choice made at compile time.
+    // Defined and instantiated for both in recorder.cpp.
+    template <bool kLocked>
+    void record_switch(int cpu);
+    template <bool kLocked>
+    void record_migrate(const Task& task, int from, int to, uint64_t now_ns);
+    template <bool kLocked>
+    void record_queue_length(int cpu, int nr_queued, uint64_t now_ns);
+    template <bool kLocked>
+    void record_wait(uint64_t wait_ns);
+    template <bool kLocked>
+    void record_run(int cpu, const Task& task, uint64_t start_ns, uint64_t end_ns);
+    template <bool kLocked>
+    void record_exit(const Task& task, uint64_t now_ns);
 
   private:
     // TaskTable interns tasks to dense indexes so a trace record carries 4
@@ -140,6 +158,33 @@ class Recorder : public SchedObserver {
     std::vector<uint64_t> waits_ns_;
     std::vector<uint64_t> responses_ns_;
     uint64_t completed_ = 0;
+};
+
+// SingleThreadRecorder is a Recorder whose callbacks take no locks, for an
+// executor that drives the scheduler from one thread (the simulator), where
+// the per-CPU mutexes are pure cost. The choice is made by constructing this
+// type, so no callback checks a mode. Its callbacks must all come from one
+// thread; summarize() and write_trace() still lock, and are safe once that
+// thread is done (or from that thread). Not thread-safe otherwise.
+class SingleThreadRecorder final : public Recorder {
+  public:
+    using Recorder::Recorder;
+
+    void on_switch(int cpu, const Task* /*prev*/, const Task& /*next*/,
+                   uint64_t /*now_ns*/) override {
+        record_switch<false>(cpu);
+    }
+    void on_migrate(const Task& task, int from, int to, uint64_t now_ns) override {
+        record_migrate<false>(task, from, to, now_ns);
+    }
+    void on_queue_length(int cpu, int nr_queued, uint64_t now_ns) override {
+        record_queue_length<false>(cpu, nr_queued, now_ns);
+    }
+    void on_wait(const Task& /*task*/, uint64_t wait_ns) override { record_wait<false>(wait_ns); }
+    void on_run(int cpu, const Task& task, uint64_t start_ns, uint64_t end_ns) override {
+        record_run<false>(cpu, task, start_ns, end_ns);
+    }
+    void on_exit(const Task& task, uint64_t now_ns) override { record_exit<false>(task, now_ns); }
 };
 
 // summary_json() renders a summary as one JSON object (see docs/output.md).

@@ -5,7 +5,9 @@
 // CpuLog::mu; the samples shared by all CPUs (waits, responses, migrations,
 // the completed count) by mu_. Nothing ever holds two of these locks at once,
 // so there is no lock order to keep (and no limit on CPUs from tools that
-// track held locks, as ThreadSanitizer does, 64 at most).
+// track held locks, as ThreadSanitizer does, 64 at most). The callbacks'
+// bodies are templates on whether they lock: SingleThreadRecorder (the
+// simulator) runs the same bodies with no locks.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -43,30 +45,57 @@ Recorder::CpuLog& Recorder::cpu_log(int cpu) const {
     return *cpus_[static_cast<size_t>(cpu)];
 }
 
-void Recorder::on_switch(int cpu, const Task* /*prev*/, const Task& /*next*/, uint64_t /*now_ns*/) {
+namespace {
+
+// Guard locks `mu` for its scope when kLocked, and compiles to nothing
+// otherwise (SingleThreadRecorder).
+template <bool kLocked>
+class Guard {
+  public:
+    explicit Guard(std::mutex& mu) : mu_(mu) {
+        if constexpr (kLocked)
+            mu_.lock();
+    }
+    ~Guard() {
+        if constexpr (kLocked)
+            mu_.unlock();
+    }
+    Guard(const Guard&) = delete;
+    Guard& operator=(const Guard&) = delete;
+
+  private:
+    std::mutex& mu_;
+};
+
+}  // namespace
+
+template <bool kLocked>
+void Recorder::record_switch(int cpu) {
     CpuLog& log = cpu_log(cpu);
-    std::lock_guard g(log.mu);
+    Guard<kLocked> g(log.mu);
     ++log.switches;
 }
 
-void Recorder::on_migrate(const Task& task, int from, int to, uint64_t now_ns) {
+template <bool kLocked>
+void Recorder::record_migrate(const Task& task, int from, int to, uint64_t now_ns) {
     cpu_log(from);  // checks the source is a real CPU
     {
         CpuLog& dst = cpu_log(to);
-        std::lock_guard g(dst.mu);
+        Guard<kLocked> g(dst.mu);
         ++dst.migrations_in;
     }
     if (!keep_trace_)
         return;
-    std::lock_guard g(mu_);
+    Guard<kLocked> g(mu_);
     migrations_.push_back(Migration{now_ns, migration_tasks_.intern(task), from, to});
 }
 
-void Recorder::on_queue_length(int cpu, int nr_queued, uint64_t now_ns) {
+template <bool kLocked>
+void Recorder::record_queue_length(int cpu, int nr_queued, uint64_t now_ns) {
     CpuLog& log = cpu_log(cpu);
     if (!keep_trace_)
         return;
-    std::lock_guard g(log.mu);
+    Guard<kLocked> g(log.mu);
     // The core reports the length after every queue operation; most reports
     // repeat the last value and would only bloat the trace.
     if (!log.queue_len.empty() && log.queue_len.back().value == nr_queued)
@@ -74,27 +103,65 @@ void Recorder::on_queue_length(int cpu, int nr_queued, uint64_t now_ns) {
     log.queue_len.push_back(Counter{now_ns, nr_queued});
 }
 
-void Recorder::on_wait(const Task& /*task*/, uint64_t wait_ns) {
-    std::lock_guard g(mu_);
+template <bool kLocked>
+void Recorder::record_wait(uint64_t wait_ns) {
+    Guard<kLocked> g(mu_);
     waits_ns_.push_back(wait_ns);
 }
 
-void Recorder::on_run(int cpu, const Task& task, uint64_t start_ns, uint64_t end_ns) {
+template <bool kLocked>
+void Recorder::record_run(int cpu, const Task& task, uint64_t start_ns, uint64_t end_ns) {
     SCHEDKIT_CHECK(end_ns >= start_ns, "run slice ends before it starts");
     CpuLog& log = cpu_log(cpu);
-    std::lock_guard g(log.mu);
+    Guard<kLocked> g(log.mu);
     log.busy_ns += end_ns - start_ns;
     if (keep_trace_)
         log.slices.push_back(Slice{start_ns, end_ns, log.tasks.intern(task)});
 }
 
-void Recorder::on_exit(const Task& task, uint64_t now_ns) {
+template <bool kLocked>
+void Recorder::record_exit(const Task& task, uint64_t now_ns) {
     // A task cannot exit before it arrived; clamp rather than wrap around if
     // an executor's clock disagrees by a tick.
     uint64_t response = now_ns >= task.arrival_ns ? now_ns - task.arrival_ns : 0;
-    std::lock_guard g(mu_);
+    Guard<kLocked> g(mu_);
     responses_ns_.push_back(response);
     ++completed_;
+}
+
+#define SCHEDKIT_RECORDER_INSTANTIATE(L)                                         \
+    template void Recorder::record_switch<L>(int);                               \
+    template void Recorder::record_migrate<L>(const Task&, int, int, uint64_t);  \
+    template void Recorder::record_queue_length<L>(int, int, uint64_t);          \
+    template void Recorder::record_wait<L>(uint64_t);                            \
+    template void Recorder::record_run<L>(int, const Task&, uint64_t, uint64_t); \
+    template void Recorder::record_exit<L>(const Task&, uint64_t);
+SCHEDKIT_RECORDER_INSTANTIATE(true)
+SCHEDKIT_RECORDER_INSTANTIATE(false)
+#undef SCHEDKIT_RECORDER_INSTANTIATE
+
+void Recorder::on_switch(int cpu, const Task* /*prev*/, const Task& /*next*/, uint64_t /*now_ns*/) {
+    record_switch<true>(cpu);
+}
+
+void Recorder::on_migrate(const Task& task, int from, int to, uint64_t now_ns) {
+    record_migrate<true>(task, from, to, now_ns);
+}
+
+void Recorder::on_queue_length(int cpu, int nr_queued, uint64_t now_ns) {
+    record_queue_length<true>(cpu, nr_queued, now_ns);
+}
+
+void Recorder::on_wait(const Task& /*task*/, uint64_t wait_ns) {
+    record_wait<true>(wait_ns);
+}
+
+void Recorder::on_run(int cpu, const Task& task, uint64_t start_ns, uint64_t end_ns) {
+    record_run<true>(cpu, task, start_ns, end_ns);
+}
+
+void Recorder::on_exit(const Task& task, uint64_t now_ns) {
+    record_exit<true>(task, now_ns);
 }
 
 namespace {

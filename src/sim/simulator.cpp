@@ -4,75 +4,29 @@
 #include <fmt/format.h>
 
 #include <chrono>
-#include <deque>
 
 #include "core/check.h"
 #include "schedkit/governor.h"
 #include "sim/event_queue.h"
+#include "sim/sim_state.h"
 
 namespace schedkit {
 
 using sim::EventKind;
 
-namespace {
-
-// SimTask is a Task plus the program it executes: its group's behavior,
-// where it is in it, and the join bookkeeping of spawn steps.
-struct SimTask {
-    Task task;
-    const GroupSpec* group = nullptr;
-    uint32_t index = 0;
-    size_t step = 0;
-    int repeat_left = 1;
-    uint64_t remaining_ns = 0;  // of the current run burst, including cache refill
-    int last_cpu = -1;          // CPU of its previous run, for migration cost
-    SimTask* parent = nullptr;  // joins this task when non-null
-    int pending_children = 0;
-    bool waiting_join = false;
-    // Critical path: the earliest virtual time this task could reach its
-    // current step with unlimited CPUs, and the latest such end among the
-    // children it joins.
-    uint64_t path_ns = 0;
-    uint64_t join_path_ns = 0;
-};
-
-// CpuState is what the simulator knows of one CPU besides its run queue.
-struct CpuState {
-    SimTask* current = nullptr;
-    uint64_t quantum_start_ns = 0;  // start of the current time slice
-    uint64_t seg_start_ns = 0;      // start of the current run segment (trace slice)
-    uint16_t gen = 0;               // invalidates a pending SliceEnd on preemption
-    bool resched_pending = false;
-    bool eof = false;
-    TaskId last_task = 0;  // for the context-switch cost
-    // Frequency: the speed of the current run segment, read from the run
-    // queue's freq_level when the segment starts. A governor's change takes
-    // effect at the next segment, i.e. within one time slice.
-    uint32_t seg_speed_pm = 1000;
-    // Energy and sleep: busy time is priced per segment at its speed; idle
-    // time splits into asleep (the policy put the CPU to sleep and it runs
-    // nothing) and awake.
-    double busy_energy_j = 0;
-    uint64_t busy_ns = 0;  // run segments plus context-switch time
-    bool asleep = false;   // sleeping and running nothing, since asleep_since_ns
-    uint64_t asleep_since_ns = 0;
-    std::vector<std::pair<uint64_t, uint64_t>> sleeps;  // closed asleep intervals
-};
-
-struct PendingSwitch {
-    uint64_t at_ns;
-    std::unique_ptr<Policy> next;
-};
-
-}  // namespace
+using sim::CpuState;
+using sim::PendingSwitch;
+using sim::SimTask;
+using sim::task_name;
+using sim::TaskTable;
 
 struct Simulator::Impl final : ExecutorHooks {
     const WorkloadSpec& spec;
     SimConfig cfg;
     Scheduler sched;
-    Recorder recorder;
+    SingleThreadRecorder recorder;
     sim::EventQueue events;
-    std::deque<SimTask> tasks;
+    TaskTable tasks;
     std::vector<CpuState> cpus;
     std::vector<PendingSwitch> switches;
     std::string switch_log;  // JSON array items
@@ -115,7 +69,7 @@ struct Simulator::Impl final : ExecutorHooks {
         st.group = &g;
         st.repeat_left = g.repeat;
         st.task.id = tasks.size();
-        st.task.name = fmt::format("{}#{}", g.name, instance);
+        st.task.name = task_name(g.name, instance);
         st.task.group = group_index;
         st.task.nice = g.nice;
         st.task.weight = g.weight;
@@ -433,6 +387,7 @@ struct Simulator::Impl final : ExecutorHooks {
             }
             now = e.time_ns;
             ++processed;
+            prefetch_next();
             switch (e.kind) {
                 case EventKind::Arrive:
                     sched.spawn(tasks[e.target].task, now);
@@ -464,6 +419,32 @@ struct Simulator::Impl final : ExecutorHooks {
         double wall_s =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
         return finish_run(stopped, wall_s);
+    }
+
+    // prefetch_next() asks for the memory the next event will touch while
+    // this one is handled: with many tasks, a woken or picked task's lines
+    // are cold, and these misses were the largest cost of a run. Only a
+    // hint: a wrong guess (an event pushed meanwhile) costs a few loads.
+    void prefetch_next() {
+        if (next_arrival < arrivals.size())
+            prefetch(&tasks[arrivals[next_arrival].second]);
+        if (events.empty())
+            return;
+        const sim::Event& next = events.peek();
+        if (next.kind == EventKind::Wake) {
+            prefetch(&tasks[next.target]);
+        } else if (next.kind == EventKind::SliceEnd) {
+            // The CPU's task may stop, and the queue's head is then picked.
+            prefetch(cpus[next.target].current);
+            prefetch(sched.rq(static_cast<int>(next.target)).head);
+        }
+    }
+    static void prefetch(const void* p) {
+        if (p == nullptr)
+            return;
+        const char* bytes = static_cast<const char*>(p);
+        for (size_t off = 0; off < sizeof(SimTask); off += 64)
+            __builtin_prefetch(bytes + off);
     }
 
     void wake(SimTask& st) {
@@ -520,8 +501,8 @@ struct Simulator::Impl final : ExecutorHooks {
         s.events_per_s = wall_s > 0 ? static_cast<double>(processed) / wall_s : 0;
         recorder.summarize(s, end);
         uint64_t not_exited = 0;
-        for (const SimTask& st : tasks)
-            if (st.task.state != TaskState::Exited && st.task.state != TaskState::New)
+        for (size_t i = 0; i < tasks.size(); ++i)
+            if (tasks[i].task.state != TaskState::Exited && tasks[i].task.state != TaskState::New)
                 ++not_exited;
         s.spawned = sched.spawned();
         s.completed = exited_seen;

@@ -1,0 +1,101 @@
+// sim_state.h: the simulator's per-task and per-CPU state.
+#pragma once
+
+#include <charconv>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "schedkit/policy.h"
+#include "schedkit/task.h"
+#include "schedkit/workload.h"
+
+namespace schedkit::sim {
+
+// SimTask is a Task plus the program it executes: its group's behavior,
+// where it is in it, and the join bookkeeping of spawn steps.
+struct SimTask {
+    Task task;
+    const GroupSpec* group = nullptr;
+    uint32_t index = 0;
+    size_t step = 0;
+    int repeat_left = 1;
+    uint64_t remaining_ns = 0;  // of the current run burst, including cache refill
+    int last_cpu = -1;          // CPU of its previous run, for migration cost
+    SimTask* parent = nullptr;  // joins this task when non-null
+    int pending_children = 0;
+    bool waiting_join = false;
+    // Critical path: the earliest virtual time this task could reach its
+    // current step with unlimited CPUs, and the latest such end among the
+    // children it joins.
+    uint64_t path_ns = 0;
+    uint64_t join_path_ns = 0;
+};
+
+// task_name() is "<group>#<instance>", built by hand: fmt::format's parsing
+// was 3% of a run that spawns many short tasks.
+inline std::string task_name(const std::string& group, int instance) {
+    char digits[16];
+    char* end = std::to_chars(digits, digits + sizeof digits, instance).ptr;
+    std::string name;
+    name.reserve(group.size() + 1 + static_cast<size_t>(end - digits));
+    name += group;
+    name += '#';
+    name.append(digits, end);
+    return name;
+}
+
+// TaskTable holds the simulator's tasks at stable addresses (the core links
+// them into its lists), in chunks of kChunk: finding task i reads a chunk
+// pointer from a table small enough to stay cached, where std::deque (one
+// SimTask per node) read one pointer per task, a cache miss of its own at
+// 100,000 tasks.
+class TaskTable {
+  public:
+    SimTask& emplace_back() {
+        if (size_ % kChunk == 0)
+            chunks_.push_back(std::make_unique<SimTask[]>(kChunk));
+        ++size_;
+        return (*this)[size_ - 1];
+    }
+    size_t size() const { return size_; }
+    SimTask& operator[](size_t i) { return chunks_[i / kChunk][i % kChunk]; }
+    const SimTask& operator[](size_t i) const { return chunks_[i / kChunk][i % kChunk]; }
+
+  private:
+    static constexpr size_t kChunk = 256;
+    std::vector<std::unique_ptr<SimTask[]>> chunks_;
+    size_t size_ = 0;
+};
+
+// CpuState is what the simulator knows of one CPU besides its run queue.
+struct CpuState {
+    SimTask* current = nullptr;
+    uint64_t quantum_start_ns = 0;  // start of the current time slice
+    uint64_t seg_start_ns = 0;      // start of the current run segment (trace slice)
+    uint16_t gen = 0;               // invalidates a pending SliceEnd on preemption
+    bool resched_pending = false;
+    bool eof = false;
+    TaskId last_task = 0;  // for the context-switch cost
+    // Frequency: the speed of the current run segment, read from the run
+    // queue's freq_level when the segment starts. A governor's change takes
+    // effect at the next segment, i.e. within one time slice.
+    uint32_t seg_speed_pm = 1000;
+    // Energy and sleep: busy time is priced per segment at its speed; idle
+    // time splits into asleep (the policy put the CPU to sleep and it runs
+    // nothing) and awake.
+    double busy_energy_j = 0;
+    uint64_t busy_ns = 0;  // run segments plus context-switch time
+    bool asleep = false;   // sleeping and running nothing, since asleep_since_ns
+    uint64_t asleep_since_ns = 0;
+    std::vector<std::pair<uint64_t, uint64_t>> sleeps;  // closed asleep intervals
+};
+
+struct PendingSwitch {
+    uint64_t at_ns;
+    std::unique_ptr<Policy> next;
+};
+
+}  // namespace schedkit::sim
