@@ -16,6 +16,10 @@ namespace schedkit {
 // OptionType is how an option's text is read and checked.
 enum class OptionType : uint8_t { Int, Double, Bool, DurationUs };
 
+// option_type_name() names a type for people: in error messages ("integer",
+// "true or false", "microseconds"), or `brief` for tables ("bool", "us").
+const char* option_type_name(OptionType t, bool brief = false);
+
 // PolicyOption describes one option: its type, default and meaning.
 struct PolicyOption {
     std::string name;

@@ -9,6 +9,20 @@
 
 namespace schedkit {
 
+const char* option_type_name(OptionType t, bool brief) {
+    switch (t) {
+        case OptionType::Int:
+            return "integer";
+        case OptionType::Double:
+            return "number";
+        case OptionType::Bool:
+            return brief ? "bool" : "true or false";
+        case OptionType::DurationUs:
+            return brief ? "us" : "microseconds";
+    }
+    return "?";
+}
+
 namespace {
 
 const PolicyInfo* find_policy(std::string_view name) {
@@ -26,20 +40,6 @@ std::string valid_policies() {
     return out;
 }
 
-const char* type_name(OptionType t) {
-    switch (t) {
-        case OptionType::Int:
-            return "integer";
-        case OptionType::Double:
-            return "number";
-        case OptionType::Bool:
-            return "true or false";
-        case OptionType::DurationUs:
-            return "microseconds";
-    }
-    return "?";
-}
-
 // check_value() returns an error text, or "" when `text` fits the option.
 std::string check_value(const PolicyOption& o, const std::string& text) {
     if (o.type == OptionType::Bool)
@@ -50,12 +50,13 @@ std::string check_value(const PolicyOption& o, const std::string& text) {
         char* stop = nullptr;
         v = std::strtod(text.c_str(), &stop);
         if (text.empty() || stop != end)
-            return fmt::format("expected a {}", type_name(o.type));
+            return fmt::format("expected a {}", option_type_name(o.type));
     } else {
         int64_t i = 0;
         auto [ptr, ec] = std::from_chars(text.data(), end, i);
         if (text.empty() || ec != std::errc{} || ptr != end)
-            return fmt::format("expected an integer ({})", type_name(o.type));
+            return o.type == OptionType::DurationUs ? "expected a whole number of microseconds"
+                                                    : "expected an integer";
         v = static_cast<double>(i);
     }
     if (v < o.min || v > o.max)
@@ -135,7 +136,7 @@ std::unique_ptr<Policy> make_policy(std::string_view spec, std::string_view what
                 throw InputError(
                     fmt::format("{} '{}': column {}: option '{}' has no value "
                                 "(expected {}=<{}>)",
-                                what, spec, col, key, key, type_name(it->type)));
+                                what, spec, col, key, key, option_type_name(it->type)));
             std::string value(item.substr(eq + 1));
             std::string err = check_value(*it, value);
             if (!err.empty())

@@ -10,20 +10,6 @@ namespace schedkit::cli {
 
 namespace {
 
-const char* type_text(OptionType t) {
-    switch (t) {
-        case OptionType::Int:
-            return "integer";
-        case OptionType::Double:
-            return "number";
-        case OptionType::Bool:
-            return "bool";
-        case OptionType::DurationUs:
-            return "us";
-    }
-    return "?";
-}
-
 struct PoliciesArgs {
     std::string spec;  // empty: all
     bool json = false;
@@ -44,11 +30,11 @@ int run_policies(const PoliciesArgs& args) {
         text += fmt::format("{:<10} {}\n", p.name, p.summary);
         for (const PolicyOption& o : p.options) {
             opts.push_back({{"name", o.name},
-                            {"type", type_text(o.type)},
+                            {"type", option_type_name(o.type, true)},
                             {"default", o.default_value},
                             {"help", o.help}});
-            text += fmt::format("  {:<18} {:<8} default {:<8} {}\n", o.name, type_text(o.type),
-                                o.default_value, o.help);
+            text += fmt::format("  {:<18} {:<8} default {:<8} {}\n", o.name,
+                                option_type_name(o.type, true), o.default_value, o.help);
         }
         out.push_back({{"name", p.name}, {"summary", p.summary}, {"options", opts}});
     }
