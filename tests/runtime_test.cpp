@@ -5,9 +5,13 @@
 #include <atomic>
 #include <fstream>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <stdexcept>
 #include <vector>
+
+#include <unistd.h>
 
 #include "runtime_support.h"
 #include "schedkit/policy_registry.h"
@@ -247,6 +251,67 @@ TEST_P(RuntimeTest, LivePolicySwitchUnderLoad) {
     EXPECT_EQ(rt.scheduler().policy_switches(), static_cast<uint64_t>(switches));
 }
 
+// The dynamic policy's balance reads every live task's state and run time
+// from the main CPU while the other workers run, block and exit those tasks
+// (through Scheduler::for_each_task and the task.h hint loads): under
+// ThreadSanitizer this is the test that must stay clean.
+TEST_P(RuntimeTest, DynamicBalancesWhileTasksChurn) {
+    Watchdog wd(60s);
+    Runtime rt(config("dynamic:period_us=200"));
+    rt.start();
+    std::atomic<bool> stop_load{false};
+    std::vector<JoinHandle<void>> hs;
+    for (int i = 0; i < 4 * GetParam(); ++i)
+        hs.push_back(rt.spawn([&, i]() -> Job<void> {
+            for (uint64_t n = 0; !stop_load.load(); ++n) {
+                // Short-lived children: spawns and exits during balances.
+                if (n % 8 == 0) {
+                    co_await spawn([]() -> Job<void> { co_return; });
+                }
+                if ((n + static_cast<uint64_t>(i)) % 16 == 0)
+                    co_await sleep_for(50us);
+                else
+                    co_await yield();
+            }
+        }));
+    auto balances = [&] {
+        auto j = nlohmann::json::parse(rt.stats().summary.policy_stats_json);
+        return j.at("balances").get<uint64_t>();
+    };
+    ASSERT_TRUE(test::wait_until([&] { return balances() >= 20; }, 30s))
+        << "dynamic balanced only " << balances() << " times";
+    stop_load = true;
+    for (auto& h : hs)
+        h.get();
+    StopReport r = rt.stop();
+    EXPECT_EQ(r.completed, r.spawned);
+}
+
+// `co_await spawn(...)` awaits a temporary handle returned by a call whose
+// options are not given: the result arrives once and nothing is freed twice
+// (a defaulted SpawnOptions argument was destroyed twice under g++ 12).
+TEST_P(RuntimeTest, AwaitingATemporaryHandle) {
+    Watchdog wd(60s);
+    Runtime rt(config());
+    rt.start();
+    auto sum = rt.block_on([]() -> Job<long> {
+        long total = 0;
+        for (int i = 0; i < 2000; ++i) {
+            total += co_await spawn([i]() -> Job<long> {
+                if (i % 3 == 0)
+                    co_await yield();
+                co_return i;
+            });
+            if (i % 100 == 0)
+                co_await spawn([]() -> Job<void> { co_await sleep_for(10us); });
+        }
+        co_return total;
+    }());
+    EXPECT_EQ(sum, 1999L * 2000 / 2);
+    StopReport r = rt.stop();
+    EXPECT_EQ(r.completed, r.spawned);
+}
+
 TEST_P(RuntimeTest, IdleWorkersPark) {
     Watchdog wd(30s);
     Runtime rt(config());
@@ -278,7 +343,9 @@ TEST_P(RuntimeTest, StatsHaveTheSimulatorShape) {
     EXPECT_EQ(j["cpus"].size(), static_cast<size_t>(GetParam()));
     EXPECT_EQ(j["workers"].size(), static_cast<size_t>(GetParam()));
     EXPECT_EQ(j["policy"], "static");
-    std::string path = ::testing::TempDir() + "/runtime_trace.json";
+    // One file per process: ctest runs the 1/2/4/8-worker instances at once.
+    std::string path =
+        ::testing::TempDir() + "/runtime_trace_" + std::to_string(::getpid()) + ".json";
     rt.write_trace(path, "test");
     std::ifstream f(path);
     auto trace = nlohmann::json::parse(f);
@@ -311,6 +378,49 @@ TEST_P(RuntimeTest, AffinityIsRespected) {
     SpawnOptions bad;
     bad.affinity = CpuSet::single(GetParam());
     EXPECT_THROW(rt.spawn(add(1, 1), bad), std::invalid_argument);
+}
+
+// Spawns from every worker at once: the per-worker id blocks, tallies,
+// live-task lists and frame pools must still give unique ids, count every
+// task once and reuse memory safely across workers.
+TEST_P(RuntimeTest, ConcurrentSpawnersGetUniqueIdsAndExactCounts) {
+    Watchdog wd(60s);
+    Runtime rt(config("steal"));
+    rt.start();
+    constexpr int kSpawners = 8, kEach = 500;
+    std::mutex mu;
+    std::set<TaskId> ids;
+    std::atomic<int> ran{0};
+    std::vector<JoinHandle<void>> spawners;
+    for (int s = 0; s < kSpawners; ++s)
+        spawners.push_back(rt.spawn([&]() -> Job<void> {
+            std::vector<JoinHandle<void>> kids;
+            for (int k = 0; k < kEach; ++k)
+                kids.push_back(spawn([&ran]() -> Job<void> {
+                    ran.fetch_add(1);
+                    co_return;
+                }));
+            std::vector<TaskId> mine;
+            for (auto& h : kids) {
+                mine.push_back(h.id());
+                co_await h;
+            }
+            std::lock_guard g(mu);
+            ids.insert(mine.begin(), mine.end());
+        }));
+    std::vector<TaskId> outer;
+    for (auto& h : spawners) {
+        outer.push_back(h.id());
+        h.get();
+    }
+    ids.insert(outer.begin(), outer.end());
+    EXPECT_EQ(ran.load(), kSpawners * kEach);
+    EXPECT_EQ(ids.size(), static_cast<size_t>(kSpawners * (kEach + 1)));
+    StopReport r = rt.stop();
+    EXPECT_EQ(r.spawned, static_cast<uint64_t>(kSpawners * (kEach + 1)));
+    EXPECT_EQ(r.completed, r.spawned);
+    EXPECT_EQ(rt.scheduler().spawned(), r.spawned);
+    EXPECT_EQ(rt.scheduler().alive(), 0u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Workers, RuntimeTest, ::testing::Values(1, 2, 4, 8),

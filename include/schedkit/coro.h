@@ -30,6 +30,11 @@ struct JobPromiseBase {
     std::coroutine_handle<> continuation;
     std::exception_ptr error;
 
+    // Frames come from the per-thread pool: one per spawned task and per
+    // awaited Job, freed as soon as it ends (often on another worker).
+    static void* operator new(std::size_t n) { return pool_alloc(n); }
+    static void operator delete(void* p, std::size_t n) noexcept { pool_free(p, n); }
+
     // A Job starts lazily: when awaited or spawned, never when created.
     std::suspend_always initial_suspend() noexcept { return {}; }
 
@@ -309,7 +314,19 @@ class [[nodiscard]] JoinHandle {
         };
         return Awaiter{{*f_, {}, false}, take_};
     }
-    auto operator co_await() && { return operator co_await(); }
+    // `co_await spawn(...)`: the awaiter takes the handle over, so the wait
+    // holds the task's reference itself and the result is taken once.
+    auto operator co_await() && {
+        struct OwningAwaiter : detail::JoinAwaiter {
+            JoinHandle handle;
+            T await_resume() {
+                detail::JoinAwaiter::await_resume();
+                return handle.take_(target);
+            }
+        };
+        detail::JoinableFiber& f = *f_;
+        return OwningAwaiter{{f, {}, false}, std::move(*this)};
+    }
 
   private:
     void reset() noexcept {

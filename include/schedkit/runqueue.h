@@ -9,16 +9,27 @@
 
 namespace schedkit {
 
+// spin_pause() is the CPU's spin-wait hint: it lets the sibling hyperthread
+// (and the lock holder's cache line traffic) go first.
+inline void spin_pause() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
 // RqLock is a test-and-test-and-set spinlock that yields after a short spin:
 // run-queue critical sections are a handful of pointer updates, so spinning
 // beats a futex, and yielding keeps an oversubscribed runtime (more workers
-// than CPUs) from spinning against a preempted holder.
+// than CPUs) from spinning against a preempted holder. The spin (a few
+// microseconds of pauses) outlasts any critical section whose holder is on
+// a CPU: a sched_yield() is a syscall, too slow to take on plain contention.
 class RqLock {
   public:
     void lock() {
         for (int spins = 0; locked_.exchange(true, std::memory_order_acquire); ++spins) {
             while (locked_.load(std::memory_order_relaxed)) {
-                if (++spins > 64) {
+                spin_pause();
+                if (++spins > 256) {
                     std::this_thread::yield();
                     spins = 0;
                 }
@@ -53,7 +64,6 @@ struct alignas(64) RunQueue {
     uint64_t migrations_in = 0;
     uint64_t migrations_out = 0;
     uint64_t weight_sum = 0;  // weights of queued + current
-    Pelt pelt;                // CPU-level runnable/running averages
 
     // Readable without the lock (relaxed): summaries for balancers.
     std::atomic<int> nr_queued{0};         // Runnable tasks in the list
@@ -64,6 +74,7 @@ struct alignas(64) RunQueue {
     std::atomic<int> freq_level{-1};       // governor frequency level, -1 = max (governor.h)
     std::atomic<uint64_t> busy_ns{0};      // run time of tasks switched out here (cumulative)
     std::atomic<int> push_to{-1};          // pending active-balance target CPU
+    std::atomic<int> balancing{0};         // balance passes running here (Scheduler::begin_balance)
 
     // List operations; callers hold lock.
     void push_back(Task* t);

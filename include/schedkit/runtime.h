@@ -177,16 +177,25 @@ class Runtime {
 
     // spawn() makes `job` a task. From a task the core places it at once;
     // from another thread it is handed to a worker's inbox. Thread-safe.
+    // (No `opts = {}` defaults here or below: g++ 12 destroys a defaulted
+    // class-type argument twice when the call is the operand of co_await.)
     template <typename T>
-    JoinHandle<T> spawn(Job<T> job, SpawnOptions opts = {}) {
+    JoinHandle<T> spawn(Job<T> job, SpawnOptions opts) {
         return spawn_fn(detail::JobHolder<T>{std::move(job)}, std::move(opts));
+    }
+    template <typename T>
+    JoinHandle<T> spawn(Job<T> job) {
+        return spawn(std::move(job), SpawnOptions{});
     }
     // spawn(fn) runs fn() as a task: fn may be a coroutine returning Job<T>
     // (it is kept alive as long as the task, so its captures stay valid) or
     // a plain function returning T.
     template <typename F>
     requires std::is_invocable_v<F&>
-    auto spawn(F fn, SpawnOptions opts = {}) { return spawn_fn(std::move(fn), std::move(opts)); }
+    auto spawn(F fn, SpawnOptions opts) { return spawn_fn(std::move(fn), std::move(opts)); }
+    template <typename F>
+    requires std::is_invocable_v<F&>
+    auto spawn(F fn) { return spawn_fn(std::move(fn), SpawnOptions{}); }
 
     // block_on() spawns `job` and blocks the calling thread until it ends,
     // returning its result or rethrowing. Starts the runtime if needed.
@@ -261,22 +270,31 @@ class Runtime {
 
 // spawn() from inside a task spawns onto the task's own runtime.
 template <typename T>
-JoinHandle<T> spawn(Job<T> job, SpawnOptions opts = {}) {
+JoinHandle<T> spawn(Job<T> job, SpawnOptions opts) {
     Runtime* rt = Runtime::current();
     if (rt == nullptr)
         throw std::logic_error("schedkit::spawn() called outside a runtime task");
     return rt->spawn(std::move(job), std::move(opts));
+}
+template <typename T>
+JoinHandle<T> spawn(Job<T> job) {
+    return spawn(std::move(job), SpawnOptions{});
 }
 // spawn(fn) from inside a task: see Runtime::spawn(F). Prefer it for
 // coroutine lambdas with captures: `spawn([&]() -> Job<void> {...}())`
 // would destroy the lambda (and its captures) before the task runs.
 template <typename F>
 requires std::is_invocable_v<F&>
-auto spawn(F fn, SpawnOptions opts = {}) {
+auto spawn(F fn, SpawnOptions opts) {
     Runtime* rt = Runtime::current();
     if (rt == nullptr)
         throw std::logic_error("schedkit::spawn() called outside a runtime task");
     return rt->spawn(std::move(fn), std::move(opts));
+}
+template <typename F>
+requires std::is_invocable_v<F&>
+auto spawn(F fn) {
+    return spawn(std::move(fn), SpawnOptions{});
 }
 
 }  // namespace schedkit

@@ -106,7 +106,12 @@ class Scheduler {
 
     // spawn() registers a New task (owned by the caller), places it through
     // the policy and queues it. Affinity outside the machine is a bug.
-    void spawn(Task& task, uint64_t now_ns);
+    // With `per_cpu_list` (the runtime) the task joins the live-task list of
+    // the CPU it is placed on, where it usually also exits, so spawns and
+    // exits on different CPUs share no lock and no counter; without (the
+    // simulator, one thread) every task joins list 0, before placement, so
+    // for_each_task() is in spawn order. Placement is the policy's either way.
+    void spawn(Task& task, uint64_t now_ns, bool per_cpu_list = false);
     // pick_next() runs on `cpu` when it has no current task. An empty queue
     // first gets the policy's newidle() chance to pull.
     Pick pick_next(int cpu, uint64_t now_ns);
@@ -164,23 +169,31 @@ class Scheduler {
     // empty CPU with nothing alive can report Eof.
     void close_arrivals() { arrivals_closed_.store(true, std::memory_order_release); }
 
-    // Counters (relaxed reads; exact once the run has stopped).
-    uint64_t spawned() const { return spawned_.load(std::memory_order_relaxed); }
-    uint64_t exited() const { return exited_.load(std::memory_order_relaxed); }
-    uint64_t alive() const { return spawned() - exited(); }
+    // Counters, summed over the per-CPU live lists (relaxed reads; exact
+    // once the run has stopped). alive() never counts an exit without its
+    // spawn.
+    uint64_t spawned() const;
+    uint64_t exited() const;
+    uint64_t alive() const;
     uint64_t migrations() const { return migrations_.load(std::memory_order_relaxed); }
     uint64_t policy_switches() const { return switches_.load(std::memory_order_relaxed); }
 
     // for_each_task() calls fn(task) for every live task (spawned, not yet
-    // exited) in spawn order, under the task-list lock: fn must not block or
-    // call spawn/exit. Fields other than identity may be changing under
-    // concurrent execution; read them as hints (policies use exec_ns,
-    // busy_pct, cpu, state).
+    // exited): list by list, each in spawn order (the simulator spawns into
+    // one list, so there it is spawn order), under that list's lock: fn must not block or call
+    // spawn/exit, and must not take a run-queue lock (exit() takes a list lock inside one). That
+    // lock keeps each task alive during fn but guards none of its scheduling fields, which other
+    // CPUs change under their queue locks: read those only through the hint loads in task.h
+    // (task_state_hint(), task_cpu_hint(), task_exec_hint(), task_last_ran_hint(); home_cpu through
+    // atomic_ref).
     template <typename Fn>
     void for_each_task(Fn&& fn) const {
-        std::lock_guard g(all_lock_);
-        for (Task* t = all_head_; t != nullptr; t = t->all_next)
-            fn(*t);
+        for (int l = 0; l < num_cpus(); ++l) {
+            const LiveList& list = live_[static_cast<size_t>(l)];
+            std::lock_guard g(list.lock);
+            for (Task* t = list.head; t != nullptr; t = t->all_next)
+                fn(*t);
+        }
     }
 
     // check_invariants() walks every queue and asserts the core's rules.
@@ -188,10 +201,25 @@ class Scheduler {
     void check_invariants() const;
 
   private:
+    // LiveList is one CPU's share of the live tasks, on its own cache line:
+    // a task joins the list of the CPU it is first placed on (runtime) and
+    // leaves the list it joined. The counters are written under `lock` and
+    // read without.
+    struct alignas(64) LiveList {
+        mutable RqLock lock;
+        Task* head = nullptr;  // guarded by lock
+        Task* tail = nullptr;  // guarded by lock
+        std::atomic<uint64_t> spawned{0};
+        std::atomic<uint64_t> exited{0};
+    };
+
     void enqueue_locked(RunQueue& rq, Task& t, uint64_t now_ns, bool front);
     void dequeue_locked(RunQueue& rq, Task& t, uint64_t now_ns);
-    void place_and_enqueue(Task& t, PlaceReason why, uint64_t now_ns);
-    void account_switch_out(RunQueue& rq, Task& t, uint64_t now_ns);
+    void live_insert(LiveList& l, Task& t);
+    void place_and_enqueue(Task& t, PlaceReason why, uint64_t now_ns, bool join_cpu_list = false);
+    bool begin_balance(RunQueue& rq);
+    void end_balance(RunQueue& rq);
+    void account_switch_out(RunQueue& rq, Task& t, uint64_t now_ns, bool exiting = false);
     int checked_cpu(const Task& t, int cpu) const;
 
     Topology topo_;
@@ -201,13 +229,10 @@ class Scheduler {
     std::function<void(Policy*)> retire_;
     SchedObserver* observer_ = nullptr;
     ExecutorHooks* executor_ = nullptr;
-    std::atomic<int> balancers_active_{0};
     std::atomic<bool> balancing_paused_{false};
     std::atomic<bool> arrivals_closed_{false};
-    std::atomic<uint64_t> spawned_{0}, exited_{0}, migrations_{0}, switches_{0};
-    mutable RqLock all_lock_;  // guards the live-task list below
-    Task* all_head_ = nullptr;
-    Task* all_tail_ = nullptr;
+    std::atomic<uint64_t> migrations_{0}, switches_{0};
+    std::unique_ptr<LiveList[]> live_;  // one per CPU
 };
 
 }  // namespace schedkit

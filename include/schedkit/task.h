@@ -1,6 +1,7 @@
 // task.h: a schedulable entity and its load tracking.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 
@@ -54,18 +55,25 @@ struct Task {
     int original_cpu = -1;  // where it was first placed
     int home_cpu = -1;      // where its policy wants it (static, dynamic)
 
-    // Scheduling state.
+    // Scheduling state. `state`, `cpu`, `last_ran_ns` and `exec_ns` are also
+    // read without the lock, as hints (see task_state_hint() below): the core
+    // writes them through std::atomic_ref.
     TaskState state = TaskState::New;
     int cpu = -1;  // queue or CPU it is on; last CPU while blocked
     Pelt pelt;
     uint64_t arrival_ns = 0;         // when it was spawned
     uint64_t runnable_since_ns = 0;  // when it last became runnable (for wait)
-    uint64_t last_ran_ns = 0;        // end of its last run: cache-hot test
-    uint64_t exec_ns = 0;            // total CPU time received
+    uint64_t last_ran_ns = 0;        // start of its current run, else end of its last
+    uint64_t exec_ns = 0;            // total CPU time received (finished runs)
     uint64_t vruntime_ns = 0;        // exec_ns scaled by 1024/weight
     uint64_t nr_migrations = 0;
     bool is_thread = false;  // a long-lived lightweight thread
     double busy_pct = 0;     // measured by the executor for thread-style policies
+    // work_ns is, for a lightweight thread, the part of exec_ns in which its
+    // messages or pollers did work (cumulative): a thread polling without
+    // result burns CPU time but is idle. Written by the executor through an
+    // atomic_ref; thread-style policies (dynamic) balance by it.
+    uint64_t work_ns = 0;
     // rehome asks the core to re-place the task through the policy's
     // select_cpu(Wake) at its next preemption (put_prev) or wake, so a policy
     // can move a *running* task (static returning threads to their original
@@ -77,14 +85,41 @@ struct Task {
     // Intrusive run-queue links, owned by RunQueue.
     Task* rq_prev = nullptr;
     Task* rq_next = nullptr;
-    // Intrusive links of the scheduler's list of live tasks (spawn to exit).
+    // Intrusive links of the scheduler's list of live tasks (spawn to exit),
+    // and which of its per-CPU lists holds the task.
     Task* all_prev = nullptr;
     Task* all_next = nullptr;
+    int live_list = -1;
 
     // Opaque pointer for the executor (simulated program, coroutine handle).
     void* executor_data = nullptr;
 
     bool allowed_on(int c) const { return affinity.empty() || affinity.test(c); }
 };
+
+// Hints: policies read a few scheduling fields of tasks they do not own, on
+// other CPUs and without those CPUs' run-queue locks (through
+// Scheduler::for_each_task, whose lock keeps the task alive but guards none
+// of these). Each value read here is one the field really held; the fields
+// may be out of step with each other by one context switch, except that a
+// Running state comes with the start of that run in last_ran_ns (the core
+// stores last_ran_ns before publishing Running with release; the acquire
+// here pairs with it). Holders of the task's run-queue lock read the fields
+// directly.
+inline TaskState task_state_hint(const Task& t) {
+    return std::atomic_ref<TaskState>(const_cast<TaskState&>(t.state))
+        .load(std::memory_order_acquire);
+}
+inline int task_cpu_hint(const Task& t) {
+    return std::atomic_ref<int>(const_cast<int&>(t.cpu)).load(std::memory_order_relaxed);
+}
+inline uint64_t task_last_ran_hint(const Task& t) {
+    return std::atomic_ref<uint64_t>(const_cast<uint64_t&>(t.last_ran_ns))
+        .load(std::memory_order_relaxed);
+}
+inline uint64_t task_exec_hint(const Task& t) {
+    return std::atomic_ref<uint64_t>(const_cast<uint64_t&>(t.exec_ns))
+        .load(std::memory_order_relaxed);
+}
 
 }  // namespace schedkit

@@ -17,6 +17,17 @@ int load_task_cpu(Task& t) {
     return std::atomic_ref<int>(t.cpu).load(std::memory_order_acquire);
 }
 
+// Task::state, last_ran_ns and exec_ns are also read as lock-free hints by
+// policies (task_state_hint() in task.h); they are written under the task's
+// run-queue lock, through these, so those reads are atomic ones. Release on
+// state: a reader that sees Running also sees that run's last_ran_ns.
+void set_task_state(Task& t, TaskState s) {
+    std::atomic_ref<TaskState>(t.state).store(s, std::memory_order_release);
+}
+void set_task_last_ran(Task& t, uint64_t ns) {
+    std::atomic_ref<uint64_t>(t.last_ran_ns).store(ns, std::memory_order_relaxed);
+}
+
 }  // namespace
 
 const char* pick_status_name(PickStatus s) {
@@ -41,6 +52,7 @@ Scheduler::Scheduler(Topology topo, DomainTree domains, std::unique_ptr<Policy> 
         rqs_.push_back(std::make_unique<RunQueue>());
         rqs_.back()->cpu = c;
     }
+    live_ = std::make_unique<LiveList[]>(static_cast<size_t>(topo_.num_cpus()));
     retire_ = [](Policy* p) { delete p; };
     policy_.load()->start(*this, 0);
 }
@@ -62,11 +74,9 @@ void Scheduler::enqueue_locked(RunQueue& rq, Task& t, uint64_t now_ns, bool fron
                    "enqueue of a running or exited task");
     bool was_runnable = t.state == TaskState::Runnable;
     t.pelt.update(now_ns, was_runnable, false);
-    rq.pelt.update(now_ns, rq.nr_running.load(std::memory_order_relaxed) > 0,
-                   rq.current != nullptr);
     if (!was_runnable)
         t.runnable_since_ns = now_ns;
-    t.state = TaskState::Runnable;
+    set_task_state(t, TaskState::Runnable);
     set_task_cpu(t, rq.cpu);
     if (front)
         rq.push_front(&t);
@@ -81,7 +91,6 @@ void Scheduler::enqueue_locked(RunQueue& rq, Task& t, uint64_t now_ns, bool fron
 void Scheduler::dequeue_locked(RunQueue& rq, Task& t, uint64_t now_ns) {
     SCHEDKIT_CHECK(t.state == TaskState::Runnable && t.cpu == rq.cpu, "dequeue of a task not here");
     t.pelt.update(now_ns, true, false);
-    rq.pelt.update(now_ns, true, rq.current != nullptr);
     rq.remove(&t);
     rq.weight_sum -= t.weight;
     rq.load_weight.store(rq.weight_sum, std::memory_order_relaxed);
@@ -89,13 +98,29 @@ void Scheduler::dequeue_locked(RunQueue& rq, Task& t, uint64_t now_ns) {
     rq.nr_running.fetch_sub(1, std::memory_order_relaxed);
 }
 
-void Scheduler::place_and_enqueue(Task& t, PlaceReason why, uint64_t now_ns) {
+void Scheduler::live_insert(LiveList& l, Task& t) {
+    std::lock_guard g(l.lock);
+    t.all_prev = l.tail;
+    t.all_next = nullptr;
+    (l.tail != nullptr ? l.tail->all_next : l.head) = &t;
+    l.tail = &t;
+    // Written under the lock only, so a plain increment; release pairs with
+    // alive()'s acquire of `exited`.
+    l.spawned.store(l.spawned.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+}
+
+void Scheduler::place_and_enqueue(Task& t, PlaceReason why, uint64_t now_ns, bool join_cpu_list) {
     int cpu = checked_cpu(t, policy().select_cpu(*this, t, why));
     RunQueue& rq = this->rq(cpu);
     bool idle;
     int queued;
     {
         std::lock_guard g(rq.lock);
+        if (join_cpu_list) {
+            // Lock order: run-queue lock, then a live-list lock (as exit()).
+            t.live_list = cpu;
+            live_insert(live_[static_cast<size_t>(cpu)], t);
+        }
         if (t.original_cpu < 0)
             t.original_cpu = cpu;
         // Policies update home_cpu from other CPUs (dynamic), hence atomic.
@@ -111,21 +136,43 @@ void Scheduler::place_and_enqueue(Task& t, PlaceReason why, uint64_t now_ns) {
         executor_->kick(cpu);
 }
 
-void Scheduler::spawn(Task& t, uint64_t now_ns) {
+void Scheduler::spawn(Task& t, uint64_t now_ns, bool per_cpu_list) {
     SCHEDKIT_CHECK(t.state == TaskState::New, "spawn of a task that is not new");
     SCHEDKIT_CHECK(t.affinity.empty() || (t.affinity.is_subset_of(topo_.all())),
                    "affinity outside the machine (validate input before spawning)");
     t.arrival_ns = now_ns;
     t.pelt.last_update_ns = now_ns;
-    {
-        std::lock_guard g(all_lock_);
-        t.all_prev = all_tail_;
-        t.all_next = nullptr;
-        (all_tail_ != nullptr ? all_tail_->all_next : all_head_) = &t;
-        all_tail_ = &t;
+    if (!per_cpu_list) {
+        t.live_list = 0;
+        live_insert(live_[0], t);
     }
-    spawned_.fetch_add(1, std::memory_order_relaxed);
-    place_and_enqueue(t, PlaceReason::Spawn, now_ns);
+    place_and_enqueue(t, PlaceReason::Spawn, now_ns, per_cpu_list);
+}
+
+uint64_t Scheduler::spawned() const {
+    uint64_t n = 0;
+    for (int l = 0; l < num_cpus(); ++l)
+        n += live_[static_cast<size_t>(l)].spawned.load(std::memory_order_relaxed);
+    return n;
+}
+
+uint64_t Scheduler::exited() const {
+    uint64_t n = 0;
+    for (int l = 0; l < num_cpus(); ++l)
+        n += live_[static_cast<size_t>(l)].exited.load(std::memory_order_relaxed);
+    return n;
+}
+
+uint64_t Scheduler::alive() const {
+    uint64_t n = 0;
+    for (int l = 0; l < num_cpus(); ++l) {
+        const LiveList& list = live_[static_cast<size_t>(l)];
+        // A task spawns and exits on the same list; reading `exited` first
+        // (acquire) means `spawned` already counts every exit seen.
+        uint64_t e = list.exited.load(std::memory_order_acquire);
+        n += list.spawned.load(std::memory_order_relaxed) - e;
+    }
+    return n;
 }
 
 Pick Scheduler::pick_next(int cpu, uint64_t now_ns) {
@@ -133,10 +180,10 @@ Pick Scheduler::pick_next(int cpu, uint64_t now_ns) {
     if (rq.nr_queued.load(std::memory_order_relaxed) == 0 &&
         !balancing_paused_.load(std::memory_order_acquire)) {
         // About to go idle: give the policy a chance to pull work here.
-        balancers_active_.fetch_add(1, std::memory_order_acq_rel);
-        if (!balancing_paused_.load(std::memory_order_acquire))
+        if (begin_balance(rq)) {
             policy().newidle(*this, cpu, now_ns);
-        balancers_active_.fetch_sub(1, std::memory_order_acq_rel);
+            end_balance(rq);
+        }
     }
     Task* t = nullptr;
     uint64_t wait_ns = 0;
@@ -156,8 +203,8 @@ Pick Scheduler::pick_next(int cpu, uint64_t now_ns) {
         t = q.task;
         SCHEDKIT_CHECK(t != nullptr && t->cpu == cpu, "policy picked a task from another queue");
         dequeue_locked(rq, *t, now_ns);
-        t->state = TaskState::Running;
-        t->last_ran_ns = now_ns;  // start of this run; updated again when it stops
+        set_task_last_ran(*t, now_ns);  // start of this run; updated again when it stops
+        set_task_state(*t, TaskState::Running);
         rq.current = t;
         rq.weight_sum += t->weight;
         rq.load_weight.store(rq.weight_sum, std::memory_order_relaxed);
@@ -176,15 +223,17 @@ Pick Scheduler::pick_next(int cpu, uint64_t now_ns) {
     return Pick{PickStatus::Task, t};
 }
 
-void Scheduler::account_switch_out(RunQueue& rq, Task& t, uint64_t now_ns) {
+void Scheduler::account_switch_out(RunQueue& rq, Task& t, uint64_t now_ns, bool exiting) {
     SCHEDKIT_CHECK(rq.current == &t && t.state == TaskState::Running, "no such running task");
     uint64_t ran = now_ns - t.last_ran_ns;
     rq.busy_ns.fetch_add(ran, std::memory_order_relaxed);
-    t.exec_ns += ran;
+    std::atomic_ref<uint64_t>(t.exec_ns).store(t.exec_ns + ran, std::memory_order_relaxed);
     t.vruntime_ns += ran * 1024 / t.weight;
-    t.last_ran_ns = now_ns;
-    t.pelt.update(now_ns, true, true);
-    rq.pelt.update(now_ns, true, true);
+    set_task_last_ran(t, now_ns);
+    // An exiting task's averages are never read again (it leaves the live
+    // list under this lock), so bringing them up to date would be wasted.
+    if (!exiting)
+        t.pelt.update(now_ns, true, true);
     rq.current = nullptr;
     rq.weight_sum -= t.weight;
     rq.load_weight.store(rq.weight_sum, std::memory_order_relaxed);
@@ -204,7 +253,7 @@ void Scheduler::put_prev(int cpu, uint64_t now_ns) {
     {
         std::lock_guard g(rq.lock);
         account_switch_out(rq, t, now_ns);
-        t.state = TaskState::Runnable;
+        set_task_state(t, TaskState::Runnable);
         t.runnable_since_ns = now_ns;
         if (dst == cpu) {
             enqueue_locked(rq, t, now_ns, false);
@@ -225,7 +274,7 @@ void Scheduler::block(int cpu, uint64_t now_ns) {
     std::lock_guard g(rq.lock);
     Task& t = *rq.current;
     account_switch_out(rq, t, now_ns);
-    t.state = TaskState::Blocked;
+    set_task_state(t, TaskState::Blocked);
     rq.nr_blocked.fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -243,14 +292,16 @@ void Scheduler::exit(int cpu, uint64_t now_ns) {
     {
         std::lock_guard g(rq.lock);
         Task& t = *rq.current;
-        account_switch_out(rq, t, now_ns);
-        t.state = TaskState::Exited;
-        std::lock_guard ga(all_lock_);
-        (t.all_prev != nullptr ? t.all_prev->all_next : all_head_) = t.all_next;
-        (t.all_next != nullptr ? t.all_next->all_prev : all_tail_) = t.all_prev;
+        account_switch_out(rq, t, now_ns, true);
+        set_task_state(t, TaskState::Exited);
+        // Lock order: run-queue lock, then a live-list lock.
+        LiveList& l = live_[static_cast<size_t>(t.live_list)];
+        std::lock_guard ga(l.lock);
+        (t.all_prev != nullptr ? t.all_prev->all_next : l.head) = t.all_next;
+        (t.all_next != nullptr ? t.all_next->all_prev : l.tail) = t.all_prev;
         t.all_prev = t.all_next = nullptr;
+        l.exited.store(l.exited.load(std::memory_order_relaxed) + 1, std::memory_order_release);
     }
-    exited_.fetch_add(1, std::memory_order_relaxed);
 }
 
 bool Scheduler::migrate(Task& t, int dst, uint64_t now_ns) {
@@ -367,13 +418,32 @@ uint64_t Scheduler::cpu_busy_ns(int cpu, uint64_t now_ns) const {
     return busy;
 }
 
+// begin_balance() enters a balance pass (newidle, tick) on rq's CPU unless
+// a policy switch is quiescing balancing; end_balance() leaves it. The
+// count is per CPU because every idle transition runs one: a shared counter
+// would bounce between CPUs. seq_cst here and in switch_policy() (store the
+// pause, then read each count): either the switch sees this pass counted or
+// this pass sees the pause.
+bool Scheduler::begin_balance(RunQueue& rq) {
+    rq.balancing.fetch_add(1, std::memory_order_seq_cst);
+    if (!balancing_paused_.load(std::memory_order_seq_cst))
+        return true;
+    rq.balancing.fetch_sub(1, std::memory_order_release);
+    return false;
+}
+
+void Scheduler::end_balance(RunQueue& rq) {
+    rq.balancing.fetch_sub(1, std::memory_order_release);
+}
+
 void Scheduler::tick(int cpu, uint64_t now_ns) {
     if (balancing_paused_.load(std::memory_order_acquire))
         return;
-    balancers_active_.fetch_add(1, std::memory_order_acq_rel);
-    if (!balancing_paused_.load(std::memory_order_acquire))
+    RunQueue& r = rq(cpu);
+    if (begin_balance(r)) {
         policy().tick(*this, cpu, now_ns);
-    balancers_active_.fetch_sub(1, std::memory_order_acq_rel);
+        end_balance(r);
+    }
 }
 
 SwitchResult Scheduler::switch_policy(std::unique_ptr<Policy> next, uint64_t now_ns) {
@@ -381,9 +451,10 @@ SwitchResult Scheduler::switch_policy(std::unique_ptr<Policy> next, uint64_t now
     // Quiesce: no balance pass may run while one policy stops and another
     // starts. Balancers are short and never wait on a switch, so this spin
     // ends; it is not an RCU synchronize and never waits on itself.
-    balancing_paused_.store(true, std::memory_order_release);
-    while (balancers_active_.load(std::memory_order_acquire) != 0)
-        std::this_thread::yield();
+    balancing_paused_.store(true, std::memory_order_seq_cst);
+    for (int c = 0; c < num_cpus(); ++c)
+        while (rq(c).balancing.load(std::memory_order_seq_cst) != 0)
+            std::this_thread::yield();
     Policy* old = policy_.load(std::memory_order_acquire);
     old->stop(*this, now_ns);
     SwitchResult result;
@@ -399,9 +470,19 @@ SwitchResult Scheduler::switch_policy(std::unique_ptr<Policy> next, uint64_t now
     retire_(old);
     switches_.fetch_add(1, std::memory_order_relaxed);
     balancing_paused_.store(false, std::memory_order_release);
-    for (int c = 0; c < num_cpus(); ++c)
-        if (executor_ != nullptr && rq(c).current == nullptr && rq(c).nr_queued.load() > 0)
+    // Kick idle CPUs that have queued work (the new policy may have moved
+    // some there). `current` is guarded by the queue's lock: read it under
+    // that lock, one queue at a time, and kick with no lock held.
+    for (int c = 0; executor_ != nullptr && c < num_cpus(); ++c) {
+        bool idle_with_work;
+        {
+            const RunQueue& r = rq(c);
+            std::lock_guard g(r.lock);
+            idle_with_work = r.current == nullptr && !r.empty();
+        }
+        if (idle_with_work)
             executor_->kick(c);
+    }
     return result;
 }
 

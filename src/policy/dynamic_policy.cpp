@@ -5,10 +5,13 @@
 // core_limit; CPUs left without threads are put to sleep. The main CPU's
 // frequency follows its load through the shared governor service.
 //
-// Every live task counts as a thread here (workload tasks are not marked).
+// Every live task counts as a thread here; a lightweight thread is busy while
+// its pollers and messages do work (Task::work_ns), any other task while it
+// runs.
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <unordered_map>
 #include <vector>
@@ -96,10 +99,21 @@ class DynamicPolicy final : public Policy {
     }
 
   private:
+    // exec_now() is the busy-time counter the balance differences: for a
+    // lightweight thread the time its pollers and messages did work (a
+    // thread polling without result is idle however much CPU it burns), for
+    // any other task its CPU time up to now. The task runs on another CPU
+    // under a lock we do not hold: its fields are read as hints (task.h),
+    // which may miss or double a run that is switching out right now; the
+    // next period's difference evens that out.
     static uint64_t exec_now(const Task& t, uint64_t now_ns) {
-        uint64_t e = t.exec_ns;
-        if (t.state == TaskState::Running && now_ns > t.last_ran_ns)
-            e += now_ns - t.last_ran_ns;  // the current run is not accounted yet
+        if (t.is_thread)
+            return std::atomic_ref<const uint64_t>(t.work_ns).load(std::memory_order_relaxed);
+        bool running = task_state_hint(t) == TaskState::Running;
+        uint64_t e = task_exec_hint(t);
+        uint64_t since = task_last_ran_hint(t);
+        if (running && now_ns > since)
+            e += now_ns - since;  // the current run is not accounted yet
         return e;
     }
 
@@ -158,11 +172,12 @@ class DynamicPolicy final : public Policy {
         int n = sched.num_cpus();
         window_ = static_cast<double>(now_ns - last_balance_ns_);
         last_balance_ns_ = now_ns;
-        // Measure: each thread's run time over the period, from exec_ns.
+        // Measure: each thread's busy time over the period (exec_now()).
         std::vector<ThreadInfo> threads;
         std::unordered_map<TaskId, uint64_t> exec;  // looked up only, never iterated
         sched.for_each_task([&](const Task& t) {
-            if (t.state == TaskState::New || t.state == TaskState::Exited)
+            TaskState state = task_state_hint(t);
+            if (state == TaskState::New || state == TaskState::Exited)
                 return;
             uint64_t e = exec_now(t, now_ns);
             auto it = prev_exec_.find(t.id);
@@ -171,7 +186,8 @@ class DynamicPolicy final : public Policy {
             ThreadInfo th;
             th.id = t.id;
             int home = policy::home_of(t);
-            th.cpu = home >= 0 ? home : (t.cpu >= 0 ? t.cpu : config_.main_cpu);
+            int last = task_cpu_hint(t);  // -1 while in transit between queues
+            th.cpu = home >= 0 ? home : (last >= 0 ? last : config_.main_cpu);
             th.target = th.cpu;
             th.busy_ns = e > before ? e - before : 0;
             th.busy_pct = pct(th.busy_ns);

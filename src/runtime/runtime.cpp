@@ -153,9 +153,14 @@ void RuntimeCore::submit(Fiber& f, SpawnOptions opts, bool is_thread) {
         f.release();
         throw std::logic_error("Runtime is stopping: spawn refused");
     }
-    t.id = next_id_.fetch_add(1, std::memory_order_relaxed) + 1;
-    t.name = opts.name.empty() ? fmt::format("{}#{}", is_thread ? "thread" : "task", t.id)
-                               : std::move(opts.name);
+    t.id = new_task_id(here);
+    // Default names are made only where something shows them (traces and
+    // reports, thread listings): formatting one per task is a visible share
+    // of a short task's cost.
+    if (!opts.name.empty())
+        t.name = std::move(opts.name);
+    else if (is_thread || recorder)
+        t.name = fmt::format("{}#{}", is_thread ? "thread" : "task", t.id);
     t.group = opts.group;
     t.nice = opts.nice;
     t.weight = nice_to_weight(opts.nice);
@@ -166,22 +171,54 @@ void RuntimeCore::submit(Fiber& f, SpawnOptions opts, bool is_thread) {
     if (is_thread) {
         live_threads_.fetch_add(1, std::memory_order_relaxed);
     } else {
-        tasks_spawned.fetch_add(1, std::memory_order_relaxed);
-        live_tasks_.fetch_add(1, std::memory_order_relaxed);
+        // Counted before the core sees it, so it cannot end uncounted.
+        if (here != nullptr)
+            here->tasks_spawned.store(here->tasks_spawned.load(std::memory_order_relaxed) + 1,
+                                      std::memory_order_relaxed);
+        else
+            external_spawned_.fetch_add(1, std::memory_order_seq_cst);
         if (cancel_new.load(std::memory_order_acquire))
             f.cancel_requested.store(true, std::memory_order_relaxed);
     }
     if (here != nullptr) {
         RcuRead r;
-        sched.spawn(t, now_ns());
+        sched.spawn(t, now_ns(), true);
         return;
     }
     // Another thread: hand it to a worker, round-robin; the core places it
     // (possibly elsewhere) when that worker spawns it.
     size_t n = workers.size();
     Worker& w = *workers[next_worker_.fetch_add(1, std::memory_order_relaxed) % n];
-    w.inbox.enqueue(InboxItem{InboxItem::Kind::Spawn, &f});
-    w.kick();
+    w.post(InboxItem{InboxItem::Kind::Spawn, &f});
+}
+
+uint64_t RuntimeCore::new_task_id(Worker* here) {
+    // Workers take ids in blocks, so spawning shares no counter between
+    // CPUs; ids stay unique (and small), not ordered across workers.
+    constexpr uint64_t kBlock = 1024;
+    if (here == nullptr)
+        return next_id_.fetch_add(1, std::memory_order_relaxed) + 1;
+    if (here->next_id == here->id_end) {
+        here->next_id = next_id_.fetch_add(kBlock, std::memory_order_relaxed) + 1;
+        here->id_end = here->next_id + kBlock;
+    }
+    return here->next_id++;
+}
+
+RuntimeCore::TaskCounts RuntimeCore::task_counts() const {
+    TaskCounts c;
+    // Ends first (seq_cst, pairing with on_exit's increments): a task's
+    // spawn is counted before it can end, so the spawns read afterwards
+    // include every task whose end was read.
+    for (const auto& w : workers) {
+        c.completed += w->tasks_completed.load(std::memory_order_seq_cst);
+        c.cancelled += w->tasks_cancelled.load(std::memory_order_seq_cst);
+        c.failed += w->tasks_failed.load(std::memory_order_seq_cst);
+    }
+    c.spawned = external_spawned_.load(std::memory_order_seq_cst);
+    for (const auto& w : workers)
+        c.spawned += w->tasks_spawned.load(std::memory_order_seq_cst);
+    return c;
 }
 
 void RuntimeCore::wake_fiber(Fiber& f) {
@@ -213,37 +250,37 @@ void RuntimeCore::core_wake(Fiber& f) {
     // Not a worker: the core (and policy code) runs on a registered RCU
     // reader, so hand the wake to the worker the task last ran on.
     Worker& w = *workers[static_cast<size_t>(f.task.cpu)];
-    w.inbox.enqueue(InboxItem{InboxItem::Kind::Wake, &f});
-    w.kick();
+    w.post(InboxItem{InboxItem::Kind::Wake, &f});
 }
 
-void RuntimeCore::on_exit(Fiber& f, bool is_thread) {
-    std::atomic<int64_t>& live = is_thread ? live_threads_ : live_tasks_;
+void RuntimeCore::on_exit(Worker& w, Fiber& f, bool is_thread) {
     if (is_thread) {
-        std::lock_guard g(threads_mu_);
-        auto* t = static_cast<ThreadFiber*>(&f);
-        if (threads_.erase(t) != 0)
-            t->release();
-    } else {
-        auto& jf = static_cast<JoinableFiber&>(f);
-        if (jf.ended_by_cancel())
-            tasks_cancelled.fetch_add(1, std::memory_order_relaxed);
-        else if (jf.ended_by_error())
-            tasks_failed.fetch_add(1, std::memory_order_relaxed);
-        else
-            tasks_completed.fetch_add(1, std::memory_order_relaxed);
+        {
+            std::lock_guard g(threads_mu_);
+            auto* t = static_cast<ThreadFiber*>(&f);
+            if (threads_.erase(t) != 0)
+                t->release();
+        }
+        if (live_threads_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+            // Taking the mutex orders this with a stop() that checked the
+            // count and is about to wait: it cannot miss the notification.
+            std::lock_guard g(idle_mu_);
+            idle_cv_.notify_all();
+        }
+        return;
     }
-    if (live.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-        // Taking the mutex orders this with a stop() that checked the count
-        // and is about to wait: it cannot miss the notification.
+    auto& jf = static_cast<JoinableFiber&>(f);
+    std::atomic<uint64_t>& tally = jf.ended_by_cancel()  ? w.tasks_cancelled
+                                   : jf.ended_by_error() ? w.tasks_failed
+                                                         : w.tasks_completed;
+    // seq_cst pairs with stop(): it sets stop_waiting_, then sums the
+    // tallies; either it sees this end, or we see it waiting and notify
+    // (under the mutex, so a stop() about to wait cannot miss it).
+    tally.fetch_add(1, std::memory_order_seq_cst);
+    if (stop_waiting_.load(std::memory_order_seq_cst)) {
         std::lock_guard g(idle_mu_);
         idle_cv_.notify_all();
     }
-}
-
-bool RuntimeCore::wait_for_zero(const std::atomic<int64_t>& count, Clock::time_point deadline) {
-    std::unique_lock lk(idle_mu_);
-    return idle_cv_.wait_until(lk, deadline, [&] { return count.load() == 0; });
 }
 
 void RuntimeCore::cancel_live_tasks() {
@@ -273,7 +310,9 @@ StopReport RuntimeCore::stop(std::chrono::nanoseconds drain) {
         start();
     stopping_.store(true, std::memory_order_release);
     auto deadline = Clock::now() + drain;
-    report_.drained = wait_for_zero(live_tasks_, deadline);
+    stop_waiting_.store(true, std::memory_order_seq_cst);
+    auto no_tasks = [this] { return task_counts().live() == 0; };
+    report_.drained = wait_until(deadline, no_tasks);
     // Lightweight threads are closed after the tasks had their chance (a
     // task may be waiting on a thread's reply); their queued messages run.
     {
@@ -285,12 +324,12 @@ StopReport RuntimeCore::stop(std::chrono::nanoseconds drain) {
                 threads_closed.fetch_add(1, std::memory_order_relaxed);
         }
     }
-    wait_for_zero(live_threads_, Clock::time_point::max());
+    wait_until(Clock::time_point::max(), [this] { return live_threads_.load() == 0; });
     if (!report_.drained) {
         cancel_new.store(true, std::memory_order_release);
         // Sweep until nothing is left: a cancelled task may spawn while it
         // unwinds, and spawns handed to an inbox join the core's list late.
-        while (!wait_for_zero(live_tasks_, Clock::now() + std::chrono::milliseconds(10)))
+        while (!wait_until(Clock::now() + std::chrono::milliseconds(10), no_tasks))
             cancel_live_tasks();
     }
     stop_ns_ = now_ns();
@@ -300,10 +339,11 @@ StopReport RuntimeCore::stop(std::chrono::nanoseconds drain) {
     for (auto& w : workers)
         w->thread.join();
     stopped_ = true;
-    report_.spawned = tasks_spawned.load();
-    report_.completed = tasks_completed.load();
-    report_.cancelled = tasks_cancelled.load();
-    report_.failed = tasks_failed.load();
+    TaskCounts counts = task_counts();
+    report_.spawned = counts.spawned;
+    report_.completed = counts.completed;
+    report_.cancelled = counts.cancelled;
+    report_.failed = counts.failed;
     report_.threads_closed = threads_closed.load();
     report_.messages_delivered = messages_delivered.load();
     report_.messages_cancelled = messages_cancelled.load();

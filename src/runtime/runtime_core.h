@@ -104,12 +104,18 @@ struct alignas(64) Worker {
 
     void main();           // the thread's body
     void kick() noexcept;  // wake it if parked (any thread)
+    // post() hands `item` to this worker's inbox and kicks it (any thread).
+    void post(InboxItem item);
 
     RuntimeCore& rt;
     const int cpu;
     const int host_cpu;  // bound to this host CPU, or -1
     std::thread thread;
     moodycamel::ConcurrentQueue<InboxItem> inbox;
+    // inbox_pending is set after every post and cleared before a drain, so
+    // the dispatch loop looks at the queue only when something was posted
+    // (an empty ConcurrentQueue still walks its producers).
+    std::atomic<bool> inbox_pending{false};
     TimerQueue timers;
     alignas(64) std::atomic<uint32_t> futex_word{0};
     std::atomic<bool> parked{false};
@@ -118,9 +124,20 @@ struct alignas(64) Worker {
     std::atomic<uint64_t> idle_ns{0};
     std::atomic<uint64_t> slices{0};
     std::atomic<uint64_t> parks{0};
+    // Coroutine tasks spawned from this worker and ended on it (summed by
+    // RuntimeCore::task_counts()): per worker so that spawning and ending
+    // tasks on different CPUs writes no shared cache line.
+    std::atomic<uint64_t> tasks_spawned{0}, tasks_completed{0}, tasks_cancelled{0}, tasks_failed{0};
     uint64_t next_tick_ns = 0;  // worker-private
+    uint64_t next_id = 0;       // worker-private: next task id of its reserved block
+    uint64_t id_end = 0;        // end of that block
 
   private:
+    // enter_read()/leave_read() open and close the worker's RCU read-side
+    // section; it spans a slice's bookkeeping and the next pick, and is
+    // never held while task code runs.
+    void enter_read() noexcept;
+    void leave_read() noexcept;
     bool schedule_once();
     void run_fiber(Fiber& f, uint64_t start_ns);
     void service(uint64_t now);  // inbox, timers, tick, active balance
@@ -134,6 +151,8 @@ struct alignas(64) Worker {
     void bind_to_host_cpu();
 
     uint64_t last_nudge_ns_ = 0;
+    uint64_t last_now_ = 0;  // end of the slice just run: the next pass's clock, or 0
+    bool in_read_ = false;   // inside the RCU read-side section (enter_read)
 };
 
 // RuntimeCore is Runtime's implementation and the scheduler core's
@@ -159,8 +178,8 @@ class RuntimeCore final : public ExecutorHooks {
     void submit(Fiber& f, SpawnOptions opts, bool is_thread);
     // wake_fiber() is detail::wake(): the RunState protocol, then the core.
     void wake_fiber(Fiber& f);
-    // on_exit() runs on the worker after the core retired `f`.
-    void on_exit(Fiber& f, bool is_thread);
+    // on_exit() runs on worker `w` after the core retired `f`.
+    void on_exit(Worker& w, Fiber& f, bool is_thread);
     // worker_here() is the calling thread's worker if it belongs to this
     // runtime, else null.
     Worker* worker_here() const noexcept;
@@ -181,22 +200,40 @@ class RuntimeCore final : public ExecutorHooks {
     std::atomic<bool> exit_workers{false};  // workers leave their loop
     std::atomic<bool> cancel_new{false};    // stop() is cancelling: new tasks never start
 
+    // TaskCounts is a snapshot of the coroutine tasks' tallies.
+    struct TaskCounts {
+        uint64_t spawned = 0, completed = 0, cancelled = 0, failed = 0;
+        uint64_t live() const { return spawned - (completed + cancelled + failed); }
+    };
+    // task_counts() sums the workers' tallies (exact after stop()). Ends are
+    // read before spawns, so every task counted as ended is counted as
+    // spawned, and live() == 0 only when no task was alive.
+    TaskCounts task_counts() const;
+
     // Counters for the stop report (relaxed; exact after stop()).
-    std::atomic<uint64_t> tasks_spawned{0}, tasks_completed{0}, tasks_cancelled{0}, tasks_failed{0},
-        messages_delivered{0}, messages_cancelled{0}, threads_closed{0};
+    std::atomic<uint64_t> messages_delivered{0}, messages_cancelled{0}, threads_closed{0};
 
   private:
     explicit RuntimeCore(Resolved r);
-    // wait_for_zero() waits until `count` is 0 or the deadline; true if 0.
-    bool wait_for_zero(const std::atomic<int64_t>& count, Clock::time_point deadline);
+    // wait_until() waits until done() holds (checked under idle_mu_) or the
+    // deadline; returns done().
+    template <typename Done>
+    bool wait_until(Clock::time_point deadline, Done done) {
+        std::unique_lock lk(idle_mu_);
+        return idle_cv_.wait_until(lk, deadline, done);
+    }
+    uint64_t new_task_id(Worker* here);
     void cancel_live_tasks();
     void core_wake(Fiber& f);
 
     Clock::time_point t0_;
     std::atomic<uint64_t> next_id_{0};
     std::atomic<uint64_t> next_worker_{0};
-    std::atomic<int64_t> live_tasks_{0};
+    std::atomic<uint64_t> external_spawned_{0};  // tasks spawned by plain threads
     std::atomic<int64_t> live_threads_{0};
+    // stop_waiting_ is set while stop() waits for tasks: only then does a
+    // task's end notify idle_cv_ (seq_cst against the tallies' increments).
+    std::atomic<bool> stop_waiting_{false};
     std::mutex idle_mu_;  // pairs with idle_cv_: stop() waits for live counts to reach 0
     std::condition_variable idle_cv_;
     mutable std::mutex switch_mu_;  // serialises set_policy() and guards switch_log_

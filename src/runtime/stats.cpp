@@ -73,6 +73,7 @@ RuntimeStats RuntimeCore::stats() const {
     // Exited tasks are completed; live ones are unfinished (and so, in
     // "unfinished" below, are cancelled ones); a task is lost only if the
     // counts do not add up (an invariant the core asserts too).
+    TaskCounts counts = task_counts();
     uint64_t exited = sched.exited();
     uint64_t unfinished = sched.alive();
     s.completed = exited;
@@ -85,8 +86,8 @@ RuntimeStats RuntimeCore::stats() const {
     s.extra_json = fmt::format(
         R"({{"executor":"runtime","unfinished":{},"tasks_cancelled":{},"tasks_failed":{},)"
         R"("messages_delivered":{},"policy_switches":[{}]}})",
-        unfinished + tasks_cancelled.load(), tasks_cancelled.load(), tasks_failed.load(),
-        messages_delivered.load(), switches);
+        unfinished + counts.cancelled, counts.cancelled, counts.failed, messages_delivered.load(),
+        switches);
     return st;
 }
 

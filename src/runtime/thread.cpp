@@ -75,8 +75,10 @@ void ThreadFiber::poke(uint64_t g) {
 void ThreadFiber::account(bool worked, uint64_t ran_ns, uint64_t now) {
     if (win_start_ns == 0)
         win_start_ns = now - ran_ns;
-    if (worked)
+    if (worked) {
         win_busy_ns += ran_ns;
+        std::atomic_ref<uint64_t>(task.work_ns).fetch_add(ran_ns, std::memory_order_relaxed);
+    }
     uint64_t span = now - win_start_ns;
     if (span < window_ns)
         return;

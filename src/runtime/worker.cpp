@@ -48,12 +48,6 @@ hwloc_topology_t host_hwloc() {
     return topo;
 }
 
-inline void cpu_relax() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
-}
-
 }  // namespace
 
 Fiber* current_fiber() noexcept {
@@ -98,20 +92,33 @@ void Worker::main() {
         if (!schedule_once())
             idle_wait();
     }
+    leave_read();
     // Requests that raced with exit belong to finished runs: stop() only
     // sets exit_workers once every fiber has exited.
     rcu_unregister_worker();
     tls_worker = nullptr;
 }
 
+void Worker::post(InboxItem item) {
+    inbox.enqueue(item);
+    // After the item: a drain that clears the flag (acquire) sees the item.
+    inbox_pending.store(true, std::memory_order_release);
+    kick();
+}
+
 void Worker::drain_inbox(uint64_t now) {
+    // Cleared before draining: a post after this point sets it again and is
+    // drained on the next pass.
+    if (!inbox_pending.load(std::memory_order_relaxed) ||
+        !inbox_pending.exchange(false, std::memory_order_acquire))
+        return;
     InboxItem items[32];
     size_t n;
     while ((n = inbox.try_dequeue_bulk(items, 32)) != 0) {
         for (size_t i = 0; i < n; ++i) {
             Fiber& f = *items[i].fiber;
             if (items[i].kind == InboxItem::Kind::Spawn)
-                rt.sched.spawn(f.task, now);
+                rt.sched.spawn(f.task, now, true);
             else
                 rt.sched.wake(f.task, now);
         }
@@ -133,15 +140,20 @@ void Worker::fire_timers(uint64_t now) {
 }
 
 void Worker::maybe_tick(uint64_t now) {
+    // Between ticks nothing else is read: alive() sums every CPU's counters,
+    // too much for every dispatch pass. A tick that comes due after the last
+    // task exited only clears next_tick_ns (so a parked worker sleeps on).
+    if (next_tick_ns != 0 && now < next_tick_ns)
+        return;
     uint64_t period = rt.sched.policy().tick_period_ns();
     if (period == 0 || rt.sched.alive() == 0) {
         next_tick_ns = 0;
         return;
     }
-    if (next_tick_ns == 0)
+    if (next_tick_ns == 0) {
         next_tick_ns = now + period;
-    if (now < next_tick_ns)
         return;
+    }
     rt.sched.tick(cpu, now);
     next_tick_ns = now + period;
 }
@@ -154,17 +166,31 @@ void Worker::service(uint64_t now) {
         rt.sched.active_balance(cpu, now);
 }
 
-bool Worker::schedule_once() {
-    Pick p;
-    uint64_t now;
-    {
-        RcuRead r;
-        // One clock read serves the whole pass: reading the clock is a
-        // visible share of a short task's cost.
-        now = rt.now_ns();
-        service(now);
-        p = rt.sched.pick_next(cpu, now);
+void Worker::enter_read() noexcept {
+    if (!in_read_) {
+        rcu_read_lock_();
+        in_read_ = true;
     }
+}
+
+void Worker::leave_read() noexcept {
+    if (in_read_) {
+        rcu_read_unlock_();
+        in_read_ = false;
+    }
+}
+
+bool Worker::schedule_once() {
+    // Usually still in the section the last slice's bookkeeping opened:
+    // one read-side section per dispatch, left before any task code runs.
+    enter_read();
+    // One clock read serves the whole pass, and the end of the slice just
+    // run serves as the next pass's: reading the clock is a visible share
+    // of a short task's cost.
+    uint64_t now = last_now_ != 0 ? std::exchange(last_now_, 0) : rt.now_ns();
+    service(now);
+    Pick p = rt.sched.pick_next(cpu, now);
+    leave_read();
     if (p.status != PickStatus::Task)
         return false;
     run_fiber(*static_cast<Fiber*>(p.task->executor_data), now);
@@ -179,11 +205,16 @@ void Worker::run_fiber(Fiber& f, uint64_t start) {
         Outcome o = f.run();
         tls_fiber = nullptr;
         uint64_t end = rt.now_ns();
-        busy_ns.fetch_add(end - start, std::memory_order_relaxed);
-        slices.fetch_add(1, std::memory_order_relaxed);
+        // Single writer: a plain add, no locked instruction.
+        busy_ns.store(busy_ns.load(std::memory_order_relaxed) + (end - start),
+                      std::memory_order_relaxed);
+        slices.store(slices.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+        last_now_ = end;
         if (rt.recorder)
             rt.recorder->on_run(cpu, f.task, start, end);
-        RcuRead r;
+        // Left by the next schedule_once() after its pick (or by this
+        // loop before the task runs on).
+        enter_read();
         switch (o) {
             case Outcome::Yield:
                 service(end);
@@ -192,6 +223,8 @@ void Worker::run_fiber(Fiber& f, uint64_t start) {
                 if (rq.nr_queued.load(std::memory_order_relaxed) == 0 &&
                     rq.push_to.load(std::memory_order_relaxed) < 0 &&
                     !rq.sleeping.load(std::memory_order_relaxed)) {
+                    leave_read();
+                    last_now_ = 0;
                     start = end;
                     continue;
                 }
@@ -216,7 +249,7 @@ void Worker::run_fiber(Fiber& f, uint64_t start) {
                 if (rt.recorder)
                     rt.recorder->on_exit(f.task, end);
                 f.finish();
-                rt.on_exit(f, is_thread);
+                rt.on_exit(*this, f, is_thread);
                 f.release();
                 return;
             }
@@ -226,7 +259,8 @@ void Worker::run_fiber(Fiber& f, uint64_t start) {
 
 bool Worker::has_work(uint64_t now) const noexcept {
     const RunQueue& rq = rt.sched.rq(cpu);
-    return inbox.size_approx() != 0 || rq.nr_queued.load(std::memory_order_relaxed) > 0 ||
+    return inbox_pending.load(std::memory_order_relaxed) ||
+           rq.nr_queued.load(std::memory_order_relaxed) > 0 ||
            rq.push_to.load(std::memory_order_relaxed) >= 0 || timers.next_deadline() <= now ||
            (next_tick_ns != 0 && next_tick_ns <= now) ||
            rt.exit_workers.load(std::memory_order_relaxed);
@@ -264,14 +298,19 @@ void Worker::idle_wait() {
     uint64_t start = rt.now_ns();
     uint64_t now = start;
     // Spin first: work often arrives within microseconds (a reply, a wake),
-    // and a futex round trip costs more than that.
+    // and a futex round trip costs more than that. An unbound worker may
+    // share its CPU with another worker (oversubscribed), so it yields now
+    // and then to let the one with work run; a worker bound to a CPU of its
+    // own does not (a yield is a syscall, and the latency of a wake).
     bool sleeping = rt.sched.rq(cpu).sleeping.load(std::memory_order_relaxed);
+    bool may_share_cpu = host_cpu < 0;
     for (int i = 0; !sleeping && now - start < rt.cfg.idle_spin_ns; ++i) {
         if (has_work(now))
             return;
-        cpu_relax();
+        spin_pause();
         if ((i & 63) == 63) {
-            std::this_thread::yield();  // oversubscribed: let the worker with work run
+            if (may_share_cpu)
+                std::this_thread::yield();
             now = rt.now_ns();
         }
     }
@@ -281,12 +320,13 @@ void Worker::idle_wait() {
     now = rt.now_ns();
     if (!has_work(now)) {
         uint64_t deadline = park_deadline();
-        parks.fetch_add(1, std::memory_order_relaxed);
+        parks.store(parks.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
         if (deadline > now)
             futex_wait(futex_word, seq, deadline == UINT64_MAX ? UINT64_MAX : deadline - now);
     }
     parked.store(false, std::memory_order_relaxed);
-    idle_ns.fetch_add(rt.now_ns() - start, std::memory_order_relaxed);
+    idle_ns.store(idle_ns.load(std::memory_order_relaxed) + (rt.now_ns() - start),
+                  std::memory_order_relaxed);
 }
 
 }  // namespace schedkit::detail

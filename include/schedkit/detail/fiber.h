@@ -13,6 +13,8 @@
 #include <string>
 #include <thread>
 
+#include "schedkit/detail/pool.h"
+#include "schedkit/runqueue.h"
 #include "schedkit/task.h"
 
 namespace schedkit {
@@ -31,14 +33,15 @@ namespace detail {
 
 // SpinLock guards the short critical sections of primitives and mailboxes (a
 // few pointer updates): spinning beats a futex there, and yielding after a
-// bounded spin keeps oversubscribed workers from spinning against a
-// preempted holder.
+// bounded spin (pausing, as RqLock) keeps oversubscribed workers from
+// spinning against a preempted holder.
 class SpinLock {
   public:
     void lock() noexcept {
         for (int spins = 0; locked_.exchange(true, std::memory_order_acquire);) {
             while (locked_.load(std::memory_order_relaxed)) {
-                if (++spins > 64) {
+                spin_pause();
+                if (++spins > 256) {
                     std::this_thread::yield();
                     spins = 0;
                 }
@@ -128,7 +131,7 @@ enum class RunState : uint8_t { Queued, Running, Blocked, WakePending };
 //   unlinks it: a primitive skips such waiters, and a primitive being
 //   destroyed waits for them. So a resumed fiber never touches its source
 //   again, and a source never goes away under a canceller.
-struct Fiber {
+struct Fiber : Pooled {
     virtual ~Fiber() = default;
     // run() executes one slice: until the fiber yields, blocks or exits.
     virtual Outcome run() = 0;
