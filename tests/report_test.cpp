@@ -11,6 +11,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <thread>
+#include <vector>
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -99,6 +100,22 @@ std::string read_file(const fs::path& p) {
     std::stringstream ss;
     ss << in.rdbuf();
     return ss.str();
+}
+
+// record_from_threads() starts one thread per CPU, as a runtime's workers
+// record: thread `c` calls `record(c, t, i, at)` for its own task `t`, with
+// i = 0 .. runs - 1 at times at = 10 * i ns. The caller joins the threads.
+template <typename Record>
+std::vector<std::thread> record_from_threads(int cpus, int runs, Record record) {
+    std::vector<std::thread> threads;
+    for (int c = 0; c < cpus; ++c) {
+        threads.emplace_back([c, runs, record] {
+            Task t = make_task(static_cast<uint64_t>(c), "t" + std::to_string(c));
+            for (int i = 0; i < runs; ++i)
+                record(c, t, i, static_cast<uint64_t>(i) * 10);
+        });
+    }
+    return threads;
 }
 
 std::vector<std::string> keys_of(const ordered_json& j) {
@@ -241,21 +258,15 @@ TEST(Recorder, IdleNeverWrapsBelowZero) {
 TEST(Recorder, ConcurrentCallbacksAreCounted) {
     constexpr int kCpus = 4, kRuns = 5000;
     Recorder r(kCpus, true);
-    std::vector<std::thread> threads;
-    for (int c = 0; c < kCpus; ++c) {
-        threads.emplace_back([&r, c] {
-            Task t = make_task(static_cast<uint64_t>(c), "t" + std::to_string(c));
-            for (int i = 0; i < kRuns; ++i) {
-                auto at = static_cast<uint64_t>(i) * 10;
-                r.on_switch(c, nullptr, t, at);
-                r.on_wait(t, 1);
-                r.on_run(c, t, at, at + 10);
-                r.on_migrate(t, c, (c + 1) % kCpus, at);
-                r.on_queue_length(c, i % 3, at);
-                r.on_exit(t, at);
-            }
+    auto threads =
+        record_from_threads(kCpus, kRuns, [&r](int c, const Task& t, int i, uint64_t at) {
+            r.on_switch(c, nullptr, t, at);
+            r.on_wait(t, 1);
+            r.on_run(c, t, at, at + 10);
+            r.on_migrate(t, c, (c + 1) % kCpus, at);
+            r.on_queue_length(c, i % 3, at);
+            r.on_exit(t, at);
         });
-    }
     for (auto& th : threads)
         th.join();
     RunSummary s;
@@ -593,17 +604,10 @@ TEST_F(Trace, UnwritablePathThrowsAndLeavesNoFile) {
 TEST_F(Trace, WrittenWhileRecordingAndAfter) {
     constexpr int kCpus = 4, kRuns = 2000;
     Recorder r(kCpus, true);
-    std::vector<std::thread> threads;
-    for (int c = 0; c < kCpus; ++c) {
-        threads.emplace_back([&r, c] {
-            Task t = make_task(static_cast<uint64_t>(c), "t" + std::to_string(c));
-            for (int i = 0; i < kRuns; ++i) {
-                auto at = static_cast<uint64_t>(i) * 10;
-                r.on_run(c, t, at, at + 10);
-                r.on_migrate(t, c, (c + 1) % kCpus, at);
-            }
-        });
-    }
+    auto threads = record_from_threads(kCpus, kRuns, [&r](int c, const Task& t, int, uint64_t at) {
+        r.on_run(c, t, at, at + 10);
+        r.on_migrate(t, c, (c + 1) % kCpus, at);
+    });
     // A trace written mid-run holds some prefix of each CPU's records.
     fs::path during = dir_ / "during.json";
     r.write_trace(during.string(), "during");

@@ -70,6 +70,50 @@ inline bool suspend_in(WaitSource& src, Fiber& f, Waiter& w, std::coroutine_hand
     return should_suspend(f, src, w);
 }
 
+// NeverReady is QueueAwaiter's default lock-free check: always take the lock.
+struct NeverReady {
+    bool operator()() const noexcept { return false; }
+};
+
+// QueueAwaiter is the awaiter of a wait in a WaitQueue. `take()`, called
+// under the queue's lock, ends the wait at once when it returns true (and
+// may take what the wait is for: a mutex, a permit); otherwise the task
+// enqueues and suspends until a waker claims it. `ready()` is a lock-free
+// early check, only for side-effect-free conditions. A wait ended by
+// cancellation throws Cancelled from await_resume(). `what` names the
+// operation in the error for awaiting outside a runtime task.
+template <typename Take, typename Ready = NeverReady>
+class QueueAwaiter {
+  public:
+    QueueAwaiter(WaitQueue& q, const char* what, Take take, Ready ready = {})
+        : q_(q), what_(what), take_(take), ready_(ready) {}
+
+    bool await_ready() const noexcept { return ready_(); }
+    bool await_suspend(std::coroutine_handle<> h) {
+        Fiber& f = current_fiber_checked(what_);
+        {
+            std::lock_guard g(q_.lock);
+            if (take_())
+                return false;
+            q_.enqueue(f, w_);
+        }
+        waited_ = true;
+        return suspend_in(q_, f, w_, h);
+    }
+    void await_resume() const {
+        if (waited_)
+            end_wait(*w_.fiber);
+    }
+
+  private:
+    WaitQueue& q_;
+    const char* what_;
+    Take take_;
+    Ready ready_;
+    Waiter w_;
+    bool waited_ = false;  // enqueued: the wake reason is this wait's
+};
+
 }  // namespace detail
 
 // Event is a manual-reset event: wait() suspends until set(); once set,
@@ -89,28 +133,8 @@ class Event {
 
     // wait() is awaited by a task: `co_await ev.wait();`.
     auto wait() {
-        struct Awaiter {
-            Event& ev;
-            detail::Waiter w;
-            bool waited = false;
-            bool await_ready() const noexcept { return ev.is_set(); }
-            bool await_suspend(std::coroutine_handle<> h) {
-                detail::Fiber& f = detail::current_fiber_checked("Event::wait()");
-                {
-                    std::lock_guard g(ev.q_.lock);
-                    if (ev.is_set())
-                        return false;
-                    ev.q_.enqueue(f, w);
-                }
-                waited = true;
-                return detail::suspend_in(ev.q_, f, w, h);
-            }
-            void await_resume() const {
-                if (waited)
-                    detail::end_wait(*w.fiber);
-            }
-        };
-        return Awaiter{*this, {}};
+        auto ready = [this] { return is_set(); };
+        return detail::QueueAwaiter(q_, "Event::wait()", ready, ready);
     }
 
   private:
@@ -127,7 +151,7 @@ class Mutex {
     // try_lock() takes the mutex if it is free.
     bool try_lock() noexcept {
         std::lock_guard g(q_.lock);
-        return std::exchange(locked_, true) == false;
+        return take_locked();
     }
     // unlock() hands the mutex to the first waiter, or frees it.
     void unlock();
@@ -139,30 +163,7 @@ class Mutex {
 
     // lock() is awaited: the task owns the mutex when the await returns.
     auto lock() {
-        struct Awaiter {
-            Mutex& m;
-            detail::Waiter w;
-            bool waited = false;
-            bool await_ready() const noexcept { return false; }
-            bool await_suspend(std::coroutine_handle<> h) {
-                detail::Fiber& f = detail::current_fiber_checked("Mutex::lock()");
-                {
-                    std::lock_guard g(m.q_.lock);
-                    if (!m.locked_) {
-                        m.locked_ = true;
-                        return false;
-                    }
-                    m.q_.enqueue(f, w);
-                }
-                waited = true;
-                return detail::suspend_in(m.q_, f, w, h);
-            }
-            void await_resume() const {
-                if (waited)
-                    detail::end_wait(*w.fiber);
-            }
-        };
-        return Awaiter{*this, {}};
+        return detail::QueueAwaiter(q_, "Mutex::lock()", [this] { return take_locked(); });
     }
 
     // Guard unlocks on destruction.
@@ -184,18 +185,22 @@ class Mutex {
     // scoped() is lock() returning a Guard.
     auto scoped() {
         struct Awaiter {
+            Mutex& m;
             decltype(std::declval<Mutex&>().lock()) inner;
             bool await_ready() const noexcept { return inner.await_ready(); }
             bool await_suspend(std::coroutine_handle<> h) { return inner.await_suspend(h); }
             Guard await_resume() {
                 inner.await_resume();
-                return Guard(inner.m);
+                return Guard(m);
             }
         };
-        return Awaiter{lock()};
+        return Awaiter{*this, lock()};
     }
 
   private:
+    // take_locked() takes the mutex if it is free; caller holds q_.lock.
+    bool take_locked() noexcept { return !std::exchange(locked_, true); }
+
     detail::WaitQueue q_;
     bool locked_ = false;  // guarded by q_.lock
 };
@@ -208,10 +213,7 @@ class Semaphore {
     // try_acquire() takes a permit if one is free and nobody queues.
     bool try_acquire() noexcept {
         std::lock_guard g(q_.lock);
-        if (permits_ == 0 || !q_.list.empty())
-            return false;
-        --permits_;
-        return true;
+        return take_locked();
     }
     // release() returns `n` permits, handing them to waiters first.
     void release(uint64_t n = 1);
@@ -223,34 +225,19 @@ class Semaphore {
 
     // acquire() is awaited: the task holds a permit when it returns.
     auto acquire() {
-        struct Awaiter {
-            Semaphore& s;
-            detail::Waiter w;
-            bool waited = false;
-            bool await_ready() const noexcept { return false; }
-            bool await_suspend(std::coroutine_handle<> h) {
-                detail::Fiber& f = detail::current_fiber_checked("Semaphore::acquire()");
-                {
-                    std::lock_guard g(s.q_.lock);
-                    // FIFO: a free permit goes to a queued waiter first.
-                    if (s.permits_ > 0 && s.q_.list.empty()) {
-                        --s.permits_;
-                        return false;
-                    }
-                    s.q_.enqueue(f, w);
-                }
-                waited = true;
-                return detail::suspend_in(s.q_, f, w, h);
-            }
-            void await_resume() const {
-                if (waited)
-                    detail::end_wait(*w.fiber);
-            }
-        };
-        return Awaiter{*this, {}};
+        return detail::QueueAwaiter(q_, "Semaphore::acquire()", [this] { return take_locked(); });
     }
 
   private:
+    // take_locked() takes a permit if one is free and nobody queues (FIFO: a
+    // freed permit goes to a queued waiter first); caller holds q_.lock.
+    bool take_locked() noexcept {
+        if (permits_ == 0 || !q_.list.empty())
+            return false;
+        --permits_;
+        return true;
+    }
+
     detail::WaitQueue q_;
     uint64_t permits_;  // guarded by q_.lock
 };
@@ -274,28 +261,8 @@ class WaitGroup {
 
     // wait() is awaited by a task: `co_await wg.wait();`.
     auto wait() {
-        struct Awaiter {
-            WaitGroup& wg;
-            detail::Waiter w;
-            bool waited = false;
-            bool await_ready() const noexcept { return wg.count() == 0; }
-            bool await_suspend(std::coroutine_handle<> h) {
-                detail::Fiber& f = detail::current_fiber_checked("WaitGroup::wait()");
-                {
-                    std::lock_guard g(wg.q_.lock);
-                    if (wg.count() == 0)
-                        return false;
-                    wg.q_.enqueue(f, w);
-                }
-                waited = true;
-                return detail::suspend_in(wg.q_, f, w, h);
-            }
-            void await_resume() const {
-                if (waited)
-                    detail::end_wait(*w.fiber);
-            }
-        };
-        return Awaiter{*this, {}};
+        auto ready = [this] { return count() == 0; };
+        return detail::QueueAwaiter(q_, "WaitGroup::wait()", ready, ready);
     }
 
   private:
