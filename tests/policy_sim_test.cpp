@@ -186,31 +186,12 @@ RC_GTEST_PROP(SwitchingProperty, RandomSpecsRandomSwitchConserve, ()) {
                            "numa:2 l3:1 core:2 pu:2"};
     Topology topo = Topology::synthetic(*rc::gen::element(topos[0], topos[1], topos[2], topos[3]));
     int cpus = topo.num_cpus();
-    int ngroups = *rc::gen::inRange(1, 4);
-    std::vector<GroupSpec> groups;
-    for (int g = 0; g < ngroups; ++g) {
-        std::vector<Step> steps;
-        int nsteps = *rc::gen::inRange(1, 4);
-        for (int s = 0; s < nsteps; ++s) {
-            int kind = *rc::gen::inRange(0, 4);
-            uint64_t d = static_cast<uint64_t>(*rc::gen::inRange(1, 4000)) * kUs;
-            if (kind <= 1)
-                steps.push_back(run(d));
-            if (kind == 2)
-                steps.push_back(block(d));
-            if (kind == 3 && g + 1 < ngroups)
-                steps.push_back(spawn(g + 1, *rc::gen::inRange(1, 4), *rc::gen::arbitrary<bool>()));
-        }
-        GroupSpec gs = group("g" + std::to_string(g), *rc::gen::inRange(0, 16), steps,
-                             *rc::gen::inRange(1, 3));
-        if (*rc::gen::arbitrary<bool>()) {
-            int lo = *rc::gen::inRange(0, cpus);
-            gs.affinity = CpuSet::range(lo, *rc::gen::inRange(lo, cpus));
-        }
-        if (*rc::gen::arbitrary<bool>())
-            gs.arrival = Arrival{Arrival::Kind::Poisson, 0, double(*rc::gen::inRange(200, 5000))};
-        groups.push_back(gs);
-    }
+    std::vector<GroupSpec> groups = random_groups(cpus, {.max_steps = 4,
+                                                         .min_step_us = 1,
+                                                         .max_step_us = 4000,
+                                                         .max_count = 16,
+                                                         .min_rate_per_s = 200,
+                                                         .max_rate_per_s = 5000});
     auto pick = [] {
         return *rc::gen::element(kPolicies[0], kPolicies[1], kPolicies[2], kPolicies[3],
                                  kPolicies[4]);

@@ -184,31 +184,7 @@ TEST(Sim, AllBlockedCpuIsIdleAndRunCompletes) {
 // nothing is lost, and the core's invariants hold at the end (checked by run()).
 RC_GTEST_PROP(SimProperty, ConservationOverRandomSpecs, ()) {
     int cpus = *rc::gen::inRange(1, 9);
-    int ngroups = *rc::gen::inRange(1, 4);
-    std::vector<GroupSpec> groups;
-    for (int g = 0; g < ngroups; ++g) {
-        std::vector<Step> steps;
-        int nsteps = *rc::gen::inRange(1, 5);
-        for (int s = 0; s < nsteps; ++s) {
-            int kind = *rc::gen::inRange(0, 4);
-            uint64_t d = static_cast<uint64_t>(*rc::gen::inRange(0, 5000)) * kUs;
-            if (kind <= 1)
-                steps.push_back(run(d));
-            if (kind == 2)
-                steps.push_back(block(d));
-            if (kind == 3 && g + 1 < ngroups)
-                steps.push_back(spawn(g + 1, *rc::gen::inRange(1, 4), *rc::gen::arbitrary<bool>()));
-        }
-        GroupSpec gs = group("g" + std::to_string(g), *rc::gen::inRange(0, 20), steps,
-                             *rc::gen::inRange(1, 3));
-        if (*rc::gen::arbitrary<bool>()) {
-            int lo = *rc::gen::inRange(0, cpus);
-            gs.affinity = CpuSet::range(lo, *rc::gen::inRange(lo, cpus));
-        }
-        if (*rc::gen::arbitrary<bool>())
-            gs.arrival = Arrival{Arrival::Kind::Poisson, 0, double(*rc::gen::inRange(100, 5000))};
-        groups.push_back(gs);
-    }
+    std::vector<GroupSpec> groups = random_groups(cpus);
     WorkloadSpec w = spec(groups, *rc::gen::inRange<uint64_t>(0, 1000));
     SimConfig cfg;
     cfg.keep_trace = true;
@@ -247,7 +223,9 @@ RC_GTEST_PROP(SimProperty, EventQueuePopsInTimeThenInsertionOrder, ()) {
     std::priority_queue<Ref, std::vector<Ref>, std::greater<>> ref;
     sim::EventQueue q;
     std::mt19937_64 rng(*rc::gen::arbitrary<uint64_t>());
-    const int shift = *rc::gen::inRange(0, 40);  // time range: ties to sparse
+    // Time range: ties to sparse, up to level 6 of the queue's 8 (3,000
+    // pops of at most 2^51 each cannot overflow).
+    const int shift = *rc::gen::inRange(0, 52);
     const int ops = *rc::gen::inRange(1, 3000);
     uint64_t now = 0, seq = 0;
     for (int i = 0; i < ops; ++i) {
@@ -272,6 +250,31 @@ RC_GTEST_PROP(SimProperty, EventQueuePopsInTimeThenInsertionOrder, ()) {
         ref.pop();
     }
     RC_ASSERT(q.empty());
+}
+
+// Times across the whole 64-bit range (every level of the queue, the top
+// byte included) come out in order, ties first-in first-out, and a push
+// before the last popped time is refused.
+TEST(Sim, EventQueueSpansAllLevelsAndRefusesThePast) {
+    sim::EventQueue q;
+    const uint64_t top = UINT64_MAX;
+    const std::vector<uint64_t> times = {top, uint64_t{1} << 63, 5, top, 300, 1u << 20, 5, 0};
+    for (size_t i = 0; i < times.size(); ++i)
+        q.push(times[i], sim::EventKind::Wake, static_cast<uint32_t>(i));
+    std::vector<uint32_t> order;
+    while (!q.empty()) {
+        uint64_t at = q.top_time();
+        sim::Event e = q.pop();
+        EXPECT_EQ(e.time_ns, at);
+        order.push_back(e.target);
+        if (e.target == 4)  // at 300: "now" events go after the ones queued for 300
+            q.push(300, sim::EventKind::Resched, 100);
+    }
+    EXPECT_EQ(order, (std::vector<uint32_t>{7, 2, 6, 4, 100, 5, 1, 0, 3}));
+    sim::EventQueue past;
+    past.push(10, sim::EventKind::Wake, 0);
+    past.pop();
+    EXPECT_DEATH(past.push(9, sim::EventKind::Wake, 1), "before the simulated clock");
 }
 
 // SingleThreadRecorder (the simulator's) records exactly what the locking

@@ -124,19 +124,24 @@ Percentiles percentiles_us(std::vector<uint64_t> samples_ns) {
     Percentiles p;
     if (samples_ns.empty())
         return p;
-    std::sort(samples_ns.begin(), samples_ns.end());
     size_t n = samples_ns.size();
     // Nearest rank: the smallest sample with at least pct% of the samples at
     // or below it, i.e. rank ceil(pct * n / 100), 1-based. Integer maths so
-    // no rounding decides which sample is picked.
-    auto at = [&](size_t pct) {
+    // no rounding decides which sample is picked. Selection, not a sort: each
+    // nth_element works on the part above the previous rank, so the four
+    // ranks cost O(n) together (the sort was ~5% of a simulation).
+    auto begin = samples_ns.begin();
+    auto select = [&](size_t pct) {
         size_t rank = std::max<size_t>(1, (pct * n + 99) / 100);
-        return static_cast<double>(samples_ns[rank - 1]) / 1000.0;
+        auto nth = samples_ns.begin() + static_cast<std::ptrdiff_t>(rank - 1);
+        std::nth_element(begin, nth, samples_ns.end());
+        begin = nth;
+        return static_cast<double>(*nth) / 1000.0;
     };
-    p.p50 = at(50);
-    p.p90 = at(90);
-    p.p99 = at(99);
-    p.max = static_cast<double>(samples_ns.back()) / 1000.0;
+    p.p50 = select(50);
+    p.p90 = select(90);
+    p.p99 = select(99);
+    p.max = static_cast<double>(*std::max_element(begin, samples_ns.end())) / 1000.0;
     return p;
 }
 
