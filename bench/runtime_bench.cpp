@@ -35,8 +35,11 @@ Runtime::Config bench_config(int workers) {
 
 constexpr int kSpawnBatch = 10'000;
 
-void BM_Spawn_schedkit(benchmark::State& state) {
-    Runtime rt(bench_config(workers_arg(state)));
+// Under `steal`, the policy meant for fork-join (oneTBB steals too): a
+// task's spawns stay on its CPU, idle CPUs steal them. BM_SpawnStatic runs
+// the same loop under `static`, whose spawns go round-robin over the CPUs.
+void spawn_loop(benchmark::State& state, const char* policy) {
+    Runtime rt(bench_config(workers_arg(state)).with_policy(policy));
     rt.start();
     for (auto _ : state) {
         rt.block_on([]() -> Job<void> {
@@ -48,7 +51,14 @@ void BM_Spawn_schedkit(benchmark::State& state) {
     }
     state.SetItemsProcessed(state.iterations() * kSpawnBatch);
 }
+void BM_Spawn_schedkit(benchmark::State& state) {
+    spawn_loop(state, "steal");
+}
 BENCHMARK(BM_Spawn_schedkit)->Arg(1)->Arg(0)->UseRealTime();
+void BM_SpawnStatic_schedkit(benchmark::State& state) {
+    spawn_loop(state, "static");
+}
+BENCHMARK(BM_SpawnStatic_schedkit)->Arg(1)->Arg(0)->UseRealTime();
 
 void BM_Spawn_tbb(benchmark::State& state) {
     tbb::task_arena arena(workers_arg(state));

@@ -101,6 +101,48 @@ TEST(Core, StaticRoundRobinsWithinAffinity) {
     EXPECT_EQ(tasks[0].original_cpu, tasks[0].home_cpu);
 }
 
+// Spawns and wakes from the CPU itself jump the queue under a policy that
+// asks for it (steal: depth-first fork-join); wakes from elsewhere do not,
+// and once jumpers have run back to back for a quantum everything queues
+// at the tail until a tail task has run (nothing starves).
+TEST(Core, QueueJumpingIsLocalAndBoundedByTheQuantum) {
+    auto policy = make_policy("steal");
+    uint64_t q = policy->quantum_ns;
+    Scheduler s = make_sched(2, std::move(policy));
+    std::deque<Task> tasks;
+    Task& root = add_task(tasks, "root");
+    s.spawn(root, 0);  // from outside: round-robin, at the tail
+    int cpu = root.cpu;
+    ASSERT_EQ(s.pick_next(cpu, 0).task, &root);
+    Task& a = add_task(tasks, "a");
+    Task& b = add_task(tasks, "b");
+    a.spawner_cpu = b.spawner_cpu = cpu;
+    s.spawn(a, 1);
+    s.spawn(b, 2);
+    EXPECT_EQ(a.cpu, cpu);          // kept local
+    EXPECT_EQ(s.rq(cpu).head, &b);  // LIFO: the newest runs next
+    s.block(cpu, 3);                // root waits for its children
+    EXPECT_EQ(s.pick_next(cpu, 3).task, &b);
+    s.wake(root, 4, 1 - cpu);  // woken from the other CPU: the tail
+    EXPECT_EQ(s.rq(cpu).tail, &root);
+    s.exit(cpu, 5);
+    EXPECT_EQ(s.pick_next(cpu, 5).task, &a);
+    // a runs past the quantum since the last tail task (root) started:
+    // its own spawn now waits at the tail, behind root.
+    Task& c = add_task(tasks, "c");
+    c.spawner_cpu = cpu;
+    s.spawn(c, q + 1);
+    EXPECT_EQ(s.rq(cpu).head, &root);
+    EXPECT_EQ(s.rq(cpu).tail, &c);
+    s.exit(cpu, q + 2);
+    EXPECT_EQ(s.pick_next(cpu, q + 2).task, &root);  // a tail task ran: jumping resumes
+    Task& d = add_task(tasks, "d");
+    d.spawner_cpu = cpu;
+    s.spawn(d, q + 3);
+    EXPECT_EQ(s.rq(cpu).head, &d);
+    s.check_invariants();
+}
+
 // Story 1: a queue holding only blocked tasks is idle, not an error, and
 // balancing from it finds nothing to pull and simply stops.
 TEST(Core, AllBlockedQueueIsIdleNotAnError) {

@@ -380,6 +380,36 @@ TEST_P(RuntimeTest, AffinityIsRespected) {
     EXPECT_THROW(rt.spawn(add(1, 1), bad), std::invalid_argument);
 }
 
+// Under steal a task's spawns queue on its own worker (run depth-first
+// there) and idle workers steal them: fork-join still gets every result,
+// and a spawner that keeps its CPU busy still has its children spread.
+TEST_P(RuntimeTest, StealKeepsSpawnsLocalAndIdleWorkersTakeThem) {
+    Watchdog wd(60s);
+    Runtime rt(config("steal"));
+    EXPECT_EQ(rt.block_on(fib(18)), 2584);
+    std::mutex mu;
+    std::set<std::thread::id> ran_on;
+    rt.block_on([&]() -> Job<void> {
+        std::vector<JoinHandle<void>> kids;
+        for (int k = 0; k < 400; ++k)
+            kids.push_back(spawn([&]() -> Job<void> {
+                auto until = std::chrono::steady_clock::now() + 50us;
+                while (std::chrono::steady_clock::now() < until) {
+                }
+                std::lock_guard g(mu);
+                ran_on.insert(std::this_thread::get_id());
+                co_return;
+            }));
+        for (auto& h : kids)
+            co_await h;
+    }());
+    if (GetParam() > 1) {
+        EXPECT_GT(ran_on.size(), 1u);
+    }
+    StopReport r = rt.stop();
+    EXPECT_EQ(r.completed, r.spawned);
+}
+
 // Spawns from every worker at once: the per-worker id blocks, tallies,
 // live-task lists and frame pools must still give unique ids, count every
 // task once and reuse memory safely across workers.

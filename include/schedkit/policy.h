@@ -60,6 +60,27 @@ class Policy {
     // affinity (the core checks and asserts).
     virtual int select_cpu(Scheduler& sched, const Task& task, PlaceReason why) = 0;
 
+    // queue_front() says whether a task placed on `cpu` for `why` goes to the
+    // head of that queue (runs next, LIFO) instead of its tail (FIFO, the
+    // default). `from_cpu` is the CPU it was spawned or woken from (by the
+    // task running there, or by that CPU's executor on a task's behalf: a
+    // child's exit waking its joiner, a timer), or -1 (another thread, not
+    // known). Work stealing runs what a CPU's
+    // own task spawns or wakes next, depth-first as on a work-stealing
+    // deque, while thieves take the oldest tasks from the tail. The core
+    // bounds queue-jumping: once tasks that jumped have run back to back
+    // for `quantum_ns`, everything goes to the tail until a task from the
+    // tail has run (as Go's runnext inherits the time slice), so nothing
+    // queued starves. Called under `cpu`'s queue lock: it must not block or
+    // call the Scheduler.
+    virtual bool queue_front(const Task& task, PlaceReason why, int cpu, int from_cpu) const {
+        (void)task;
+        (void)why;
+        (void)cpu;
+        (void)from_cpu;
+        return false;
+    }
+
     // pick() chooses the next task from a non-empty queue (default: FIFO).
     virtual QueuePick pick(const RunQueue& rq);
 

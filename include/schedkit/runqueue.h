@@ -53,28 +53,37 @@ class RqLock {
 // not need to: migration detaches under the source lock, then attaches under
 // the destination lock).
 struct alignas(64) RunQueue {
+    // The first cache line holds everything an enqueue or a pick writes
+    // (the lock, the list, the counters it keeps): a wake from another CPU
+    // then moves one line here, not two, and so does the pick after it.
     int cpu = 0;
     mutable RqLock lock;
-
     // Guarded by lock.
     Task* head = nullptr;
     Task* tail = nullptr;
     Task* current = nullptr;
-    uint64_t nr_switches = 0;
-    uint64_t migrations_in = 0;
-    uint64_t migrations_out = 0;
     uint64_t weight_sum = 0;  // weights of queued + current
-
     // Readable without the lock (relaxed): summaries for balancers.
     std::atomic<int> nr_queued{0};         // Runnable tasks in the list
     std::atomic<int> nr_running{0};        // nr_queued + (current != null)
-    std::atomic<int> nr_blocked{0};        // Blocked tasks whose last CPU is this
     std::atomic<uint64_t> load_weight{0};  // mirror of weight_sum
-    std::atomic<bool> sleeping{false};     // put to sleep by a policy (dynamic); see set_sleeping
-    std::atomic<int> freq_level{-1};       // governor frequency level, -1 = max (governor.h)
-    std::atomic<uint64_t> busy_ns{0};      // run time of tasks switched out here (cumulative)
+    std::atomic<int> nr_blocked{0};        // Blocked tasks whose last CPU is this
     std::atomic<int> push_to{-1};          // pending active-balance target CPU
-    std::atomic<int> balancing{0};         // balance passes running here (Scheduler::begin_balance)
+
+    // Guarded by lock.
+    uint64_t nr_switches = 0;
+    uint64_t migrations_in = 0;
+    uint64_t migrations_out = 0;
+    // lifo_since_ns is when the current run of picks of queue-jumping tasks
+    // (Policy::queue_front) began: the pick time of the last task that did
+    // not jump. Bounds how long jumpers can keep the rest waiting.
+    uint64_t lifo_since_ns = 0;
+
+    // Readable without the lock (relaxed).
+    std::atomic<bool> sleeping{false};  // put to sleep by a policy (dynamic); see set_sleeping
+    std::atomic<int> freq_level{-1};    // governor frequency level, -1 = max (governor.h)
+    std::atomic<uint64_t> busy_ns{0};   // run time of tasks switched out here (cumulative)
+    std::atomic<int> balancing{0};      // balance passes running here (Scheduler::begin_balance)
 
     // List operations; callers hold lock.
     void push_back(Task* t);

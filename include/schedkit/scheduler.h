@@ -115,12 +115,19 @@ class Scheduler {
     // pick_next() runs on `cpu` when it has no current task. An empty queue
     // first gets the policy's newidle() chance to pull.
     Pick pick_next(int cpu, uint64_t now_ns);
+    // idle_balance() runs the policy's newidle() for `cpu` (unless a policy
+    // switch is quiescing balancing): pick_next() does when the queue is
+    // empty, and an executor whose CPU stays idle may call it again while
+    // it waits for work (a spinning worker looking for work to steal).
+    void idle_balance(int cpu, uint64_t now_ns);
     // put_prev() preempts the running task on `cpu` back to the tail of its queue.
     void put_prev(int cpu, uint64_t now_ns);
     // block() takes the running task on `cpu` off the CPU as Blocked.
     void block(int cpu, uint64_t now_ns);
     // wake() makes a Blocked task Runnable on the CPU its policy picks.
-    void wake(Task& task, uint64_t now_ns);
+    // `waker_cpu` is the CPU it is woken from, or -1 (another thread, not
+    // known); see Policy::queue_front().
+    void wake(Task& task, uint64_t now_ns, int waker_cpu = -1);
     // exit() retires the running task on `cpu`.
     void exit(int cpu, uint64_t now_ns);
 
@@ -216,7 +223,8 @@ class Scheduler {
     void enqueue_locked(RunQueue& rq, Task& t, uint64_t now_ns, bool front);
     void dequeue_locked(RunQueue& rq, Task& t, uint64_t now_ns);
     void live_insert(LiveList& l, Task& t);
-    void place_and_enqueue(Task& t, PlaceReason why, uint64_t now_ns, bool join_cpu_list = false);
+    void place_and_enqueue(Task& t, PlaceReason why, uint64_t now_ns, int from_cpu,
+                           bool join_cpu_list = false);
     bool begin_balance(RunQueue& rq);
     void end_balance(RunQueue& rq);
     void account_switch_out(RunQueue& rq, Task& t, uint64_t now_ns, bool exiting = false);

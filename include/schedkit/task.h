@@ -54,6 +54,11 @@ struct Task {
     CpuSet affinity;        // empty means every CPU
     int original_cpu = -1;  // where it was first placed
     int home_cpu = -1;      // where its policy wants it (static, dynamic)
+    // spawner_cpu is the CPU whose running task spawned this one, or -1 when
+    // it came from outside (an arrival, a plain thread). Set by the executor
+    // before Scheduler::spawn(), so a policy can keep children local
+    // (steal); fixed afterwards.
+    int spawner_cpu = -1;
 
     // Scheduling state. `state`, `cpu`, `last_ran_ns` and `exec_ns` are also
     // read without the lock, as hints (see task_state_hint() below): the core
@@ -90,6 +95,9 @@ struct Task {
     Task* all_prev = nullptr;
     Task* all_next = nullptr;
     int live_list = -1;
+    // queued_front: it jumped its queue (Policy::queue_front). Guarded by
+    // the run-queue lock.
+    bool queued_front = false;
 
     // Opaque pointer for the executor (simulated program, coroutine handle).
     void* executor_data = nullptr;

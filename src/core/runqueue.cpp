@@ -1,8 +1,12 @@
 #include "schedkit/runqueue.h"
 
 #include <cassert>
+#include <cstddef>
 
 namespace schedkit {
+
+static_assert(offsetof(RunQueue, push_to) + sizeof(RunQueue::push_to) <= 64,
+              "an enqueue's fields must share the run queue's first cache line");
 
 void RunQueue::push_back(Task* t) {
     assert(t->rq_prev == nullptr && t->rq_next == nullptr && head != t);

@@ -78,6 +78,7 @@ void Scheduler::enqueue_locked(RunQueue& rq, Task& t, uint64_t now_ns, bool fron
         t.runnable_since_ns = now_ns;
     set_task_state(t, TaskState::Runnable);
     set_task_cpu(t, rq.cpu);
+    t.queued_front = front;
     if (front)
         rq.push_front(&t);
     else
@@ -109,8 +110,10 @@ void Scheduler::live_insert(LiveList& l, Task& t) {
     l.spawned.store(l.spawned.load(std::memory_order_relaxed) + 1, std::memory_order_release);
 }
 
-void Scheduler::place_and_enqueue(Task& t, PlaceReason why, uint64_t now_ns, bool join_cpu_list) {
-    int cpu = checked_cpu(t, policy().select_cpu(*this, t, why));
+void Scheduler::place_and_enqueue(Task& t, PlaceReason why, uint64_t now_ns, int from_cpu,
+                                  bool join_cpu_list) {
+    Policy& pol = policy();
+    int cpu = checked_cpu(t, pol.select_cpu(*this, t, why));
     RunQueue& rq = this->rq(cpu);
     bool idle;
     int queued;
@@ -126,7 +129,10 @@ void Scheduler::place_and_enqueue(Task& t, PlaceReason why, uint64_t now_ns, boo
         // Policies update home_cpu from other CPUs (dynamic), hence atomic.
         if (std::atomic_ref<int>(t.home_cpu).load(std::memory_order_relaxed) < 0)
             std::atomic_ref<int>(t.home_cpu).store(cpu, std::memory_order_relaxed);
-        enqueue_locked(rq, t, now_ns, false);
+        // Jumping the queue is bounded (see Policy::queue_front()).
+        bool front =
+            pol.queue_front(t, why, cpu, from_cpu) && now_ns < rq.lifo_since_ns + pol.quantum_ns;
+        enqueue_locked(rq, t, now_ns, front);
         idle = rq.current == nullptr;
         queued = rq.nr_queued.load(std::memory_order_relaxed);
     }
@@ -146,7 +152,7 @@ void Scheduler::spawn(Task& t, uint64_t now_ns, bool per_cpu_list) {
         t.live_list = 0;
         live_insert(live_[0], t);
     }
-    place_and_enqueue(t, PlaceReason::Spawn, now_ns, per_cpu_list);
+    place_and_enqueue(t, PlaceReason::Spawn, now_ns, t.spawner_cpu, per_cpu_list);
 }
 
 uint64_t Scheduler::spawned() const {
@@ -175,16 +181,21 @@ uint64_t Scheduler::alive() const {
     return n;
 }
 
+void Scheduler::idle_balance(int cpu, uint64_t now_ns) {
+    RunQueue& rq = this->rq(cpu);
+    if (balancing_paused_.load(std::memory_order_acquire))
+        return;
+    if (begin_balance(rq)) {
+        policy().newidle(*this, cpu, now_ns);
+        end_balance(rq);
+    }
+}
+
 Pick Scheduler::pick_next(int cpu, uint64_t now_ns) {
     RunQueue& rq = this->rq(cpu);
-    if (rq.nr_queued.load(std::memory_order_relaxed) == 0 &&
-        !balancing_paused_.load(std::memory_order_acquire)) {
-        // About to go idle: give the policy a chance to pull work here.
-        if (begin_balance(rq)) {
-            policy().newidle(*this, cpu, now_ns);
-            end_balance(rq);
-        }
-    }
+    // About to go idle: give the policy a chance to pull work here.
+    if (rq.nr_queued.load(std::memory_order_relaxed) == 0)
+        idle_balance(cpu, now_ns);
     Task* t = nullptr;
     uint64_t wait_ns = 0;
     int queued = 0;
@@ -203,6 +214,8 @@ Pick Scheduler::pick_next(int cpu, uint64_t now_ns) {
         t = q.task;
         SCHEDKIT_CHECK(t != nullptr && t->cpu == cpu, "policy picked a task from another queue");
         dequeue_locked(rq, *t, now_ns);
+        if (!t->queued_front)
+            rq.lifo_since_ns = now_ns;
         set_task_last_ran(*t, now_ns);  // start of this run; updated again when it stops
         set_task_state(*t, TaskState::Running);
         rq.current = t;
@@ -278,13 +291,13 @@ void Scheduler::block(int cpu, uint64_t now_ns) {
     rq.nr_blocked.fetch_add(1, std::memory_order_relaxed);
 }
 
-void Scheduler::wake(Task& t, uint64_t now_ns) {
+void Scheduler::wake(Task& t, uint64_t now_ns, int waker_cpu) {
     SCHEDKIT_CHECK(t.state == TaskState::Blocked, "wake of a task that is not blocked");
     rq(t.cpu).nr_blocked.fetch_sub(1, std::memory_order_relaxed);
     t.pelt.update(now_ns, false, false);
     // Waking re-places the task anyway: a pending rehome is served.
     std::atomic_ref<bool>(t.rehome).store(false, std::memory_order_relaxed);
-    place_and_enqueue(t, PlaceReason::Wake, now_ns);
+    place_and_enqueue(t, PlaceReason::Wake, now_ns, waker_cpu);
 }
 
 void Scheduler::exit(int cpu, uint64_t now_ns) {

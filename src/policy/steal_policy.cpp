@@ -57,15 +57,27 @@ class StealPolicy final : public Policy {
         steals_by_level_ = std::make_unique<std::atomic<uint64_t>[]>(levels_.size() + 1);
     }
 
-    // Spawn round-robins (the injector hands work to the next worker);
-    // a woken task goes back to the CPU it last ran on (its local queue).
+    // A task spawned by a running task goes on its spawner's CPU (Go's and
+    // Tokio's local run queue; idle CPUs steal it from there); one from
+    // outside round-robins (the injector hands work to the next worker). A
+    // woken task goes back to the CPU it last ran on (its local queue).
     int select_cpu(Scheduler& sched, const Task& task, PlaceReason why) override {
-        if (why == PlaceReason::Wake) {
-            int prev = task.cpu >= 0 ? task.cpu : policy::home_of(task);
-            if (prev >= 0 && prev < sched.num_cpus() && task.allowed_on(prev))
-                return prev;
-        }
+        int prev = -1;
+        if (why == PlaceReason::Wake)
+            prev = task.cpu >= 0 ? task.cpu : policy::home_of(task);
+        else
+            prev = task.spawner_cpu;
+        if (prev >= 0 && prev < sched.num_cpus() && task.allowed_on(prev))
+            return prev;
         return policy::round_robin_cpu(task, sched.num_cpus(), next_);
+    }
+
+    // What a CPU's own task spawns or wakes there runs next (LIFO, Go's
+    // runnext): fork-join recursion goes depth-first, as on a work-stealing
+    // deque (a child that ends resumes its joiner at once), while
+    // detach_tasks() hands thieves the oldest tasks, from the tail.
+    bool queue_front(const Task&, PlaceReason, int cpu, int from_cpu) const override {
+        return cpu == from_cpu;
     }
 
     void newidle(Scheduler& sched, int cpu, uint64_t now_ns) override { steal(sched, cpu, now_ns); }

@@ -166,6 +166,7 @@ void RuntimeCore::submit(Fiber& f, SpawnOptions opts, bool is_thread) {
     t.weight = nice_to_weight(opts.nice);
     t.affinity = std::move(opts.affinity);
     t.is_thread = is_thread;
+    t.spawner_cpu = here != nullptr ? here->cpu : -1;
     t.executor_data = &f;
     f.rt = this;
     if (is_thread) {
@@ -181,8 +182,16 @@ void RuntimeCore::submit(Fiber& f, SpawnOptions opts, bool is_thread) {
             f.cancel_requested.store(true, std::memory_order_relaxed);
     }
     if (here != nullptr) {
-        RcuRead r;
-        sched.spawn(t, now_ns(), true);
+        uint64_t now = now_ns();
+        {
+            RcuRead r;
+            sched.spawn(t, now, true);
+        }
+        // A policy that keeps spawns local (steal) leaves them queued here
+        // while this task runs on: wake a parked CPU to come and take some,
+        // as Go's wakep() does (rate-limited; a no-op when none is parked).
+        if (sched.rq(here->cpu).nr_queued.load(std::memory_order_relaxed) > 1)
+            here->nudge_idle_worker(now);
         return;
     }
     // Another thread: hand it to a worker, round-robin; the core places it
@@ -242,9 +251,9 @@ void RuntimeCore::wake_fiber(Fiber& f) {
 }
 
 void RuntimeCore::core_wake(Fiber& f) {
-    if (worker_here() != nullptr) {
+    if (Worker* here = worker_here()) {
         RcuRead r;
-        sched.wake(f.task, now_ns());
+        sched.wake(f.task, now_ns(), here->cpu);
         return;
     }
     // Not a worker: the core (and policy code) runs on a registered RCU

@@ -106,6 +106,10 @@ struct alignas(64) Worker {
     void kick() noexcept;  // wake it if parked (any thread)
     // post() hands `item` to this worker's inbox and kicks it (any thread).
     void post(InboxItem item);
+    // nudge_idle_worker() wakes one parked worker, at most once per
+    // Config::idle_balance_ns, so that its newidle balance can take some of
+    // the work waiting here (this worker's thread only).
+    void nudge_idle_worker(uint64_t now);
 
     RuntimeCore& rt;
     const int cpu;
@@ -119,6 +123,11 @@ struct alignas(64) Worker {
     TimerQueue timers;
     alignas(64) std::atomic<uint32_t> futex_word{0};
     std::atomic<bool> parked{false};
+    // poked is set by every kick(): a spinning idle worker watches this one
+    // word, written once per hand-over, instead of polling its run queue's
+    // counters while the waker is still writing them (each poll would pull
+    // the line away from the waker mid-enqueue).
+    std::atomic<bool> poked{false};
 
     alignas(64) std::atomic<uint64_t> busy_ns{0};
     std::atomic<uint64_t> idle_ns{0};
@@ -146,8 +155,9 @@ struct alignas(64) Worker {
     void maybe_tick(uint64_t now);
     bool has_work(uint64_t now) const noexcept;
     void idle_wait();
+    bool others_have_queued() const noexcept;
+    void pull_while_idle(uint64_t now);
     uint64_t park_deadline() const noexcept;
-    void nudge_idle_worker(uint64_t now);
     void bind_to_host_cpu();
 
     uint64_t last_nudge_ns_ = 0;

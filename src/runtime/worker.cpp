@@ -75,6 +75,9 @@ void Worker::bind_to_host_cpu() {
 }
 
 void Worker::kick() noexcept {
+    // A spinning worker notices this store (not a syscall): see idle_wait().
+    if (!poked.load(std::memory_order_relaxed))
+        poked.store(true, std::memory_order_release);
     // Pairs with the fence in idle_wait(): either the worker sees the work
     // we just published, or we see it parked and bump its futex word.
     std::atomic_thread_fence(std::memory_order_seq_cst);
@@ -129,11 +132,11 @@ void Worker::fire_timers(uint64_t now) {
     if (timers.next_deadline() > now)
         return;
     std::vector<Fiber*> woken;
-    std::vector<std::pair<Fiber*, uint64_t>> poked;
-    timers.fire(now, woken, poked);
+    std::vector<std::pair<Fiber*, uint64_t>> pokes;
+    timers.fire(now, woken, pokes);
     for (Fiber* f : woken)
         rt.wake_fiber(*f);
-    for (auto& [f, gen] : poked) {
+    for (auto& [f, gen] : pokes) {
         f->poke(gen);
         f->release();
     }
@@ -294,6 +297,19 @@ void Worker::nudge_idle_worker(uint64_t now) {
     }
 }
 
+bool Worker::others_have_queued() const noexcept {
+    for (const auto& w : rt.workers)
+        if (w->cpu != cpu && rt.sched.rq(w->cpu).nr_queued.load(std::memory_order_relaxed) > 0)
+            return true;
+    return false;
+}
+
+void Worker::pull_while_idle(uint64_t now) {
+    enter_read();
+    rt.sched.idle_balance(cpu, now);
+    leave_read();
+}
+
 void Worker::idle_wait() {
     uint64_t start = rt.now_ns();
     uint64_t now = start;
@@ -302,16 +318,28 @@ void Worker::idle_wait() {
     // share its CPU with another worker (oversubscribed), so it yields now
     // and then to let the one with work run; a worker bound to a CPU of its
     // own does not (a yield is a syscall, and the latency of a wake).
+    //
+    // Work handed over by another thread always comes with a kick(), which
+    // sets `poked`: the spin watches that word and checks everything else
+    // (its own timers and tick, work that came without a kick) every 64
+    // rounds. The exchange orders the clear before the first full check, so
+    // a kick is either seen by that check or leaves `poked` set.
+    poked.exchange(false, std::memory_order_seq_cst);
     bool sleeping = rt.sched.rq(cpu).sleeping.load(std::memory_order_relaxed);
     bool may_share_cpu = host_cpu < 0;
     for (int i = 0; !sleeping && now - start < rt.cfg.idle_spin_ns; ++i) {
-        if (has_work(now))
+        if (((i & 63) == 0 || poked.load(std::memory_order_acquire)) && has_work(now))
             return;
         spin_pause();
         if ((i & 63) == 63) {
             if (may_share_cpu)
                 std::this_thread::yield();
             now = rt.now_ns();
+            // Work queued elsewhere since this CPU's newidle pass (children
+            // a busy CPU spawned locally): give the policy another chance
+            // to pull it, as a spinning Go M or Tokio worker steals.
+            if (others_have_queued())
+                pull_while_idle(now);
         }
     }
     uint32_t seq = futex_word.load(std::memory_order_acquire);

@@ -178,12 +178,14 @@ struct Simulator::Impl final : ExecutorHooks {
                     for (int i = 0; i < s.spawn_count; ++i) {
                         SimTask& child = new_task(g, s.spawn_group, static_cast<int>(tasks.size()));
                         child.path_ns = st.path_ns;
+                        child.task.spawner_cpu = cpu;  // as the runtime sets it
                         if (s.join) {
                             child.parent = &st;
                             ++st.pending_children;
                         }
                         sched.spawn(child.task, now);
                     }
+                    nudge_idle(cpu);
                     if (s.join && st.pending_children > 0) {
                         st.waiting_join = true;
                         sched.block(cpu, now);
@@ -193,6 +195,25 @@ struct Simulator::Impl final : ExecutorHooks {
                 }
                 case Step::Kind::Exit:
                     return finish(cpu, st);
+            }
+        }
+    }
+
+    // nudge_idle() follows a spawn step that left work waiting on `cpu`
+    // (a policy that keeps spawns local, as steal does): it kicks up to as
+    // many idle CPUs as tasks wait there, nearest ids first, so their idle
+    // pull can take some; the runtime wakes a parked worker the same way
+    // (Go's wakep()). Without a kick an idle CPU would only look again at
+    // its next periodic pull.
+    void nudge_idle(int cpu) {
+        int waiting = sched.rq(cpu).nr_queued.load(std::memory_order_relaxed) - 1;
+        int n = sched.num_cpus();
+        for (int d = 1; d < n && waiting > 0; ++d) {
+            int other = (cpu + d) % n;
+            const CpuState& c = cpus[static_cast<size_t>(other)];
+            if (c.current == nullptr && !c.resched_pending && !c.eof) {
+                kick(other);
+                --waiting;
             }
         }
     }
@@ -208,7 +229,7 @@ struct Simulator::Impl final : ExecutorHooks {
             if (--p->pending_children == 0 && p->waiting_join) {
                 p->waiting_join = false;
                 p->path_ns = std::max(p->path_ns, p->join_path_ns);
-                sched.wake(p->task, now);
+                sched.wake(p->task, now, cpu);  // woken by its last child, here
             }
         }
         return false;
@@ -227,6 +248,7 @@ struct Simulator::Impl final : ExecutorHooks {
             if (p.status != PickStatus::Task)
                 return;  // Idle/Wait: a kick wakes us
             SimTask& st = *static_cast<SimTask*>(p.task->executor_data);
+            prefetch_next_pick(cpu);
             if (st.remaining_ns == 0 && !advance(cpu, st))
                 continue;
             uint64_t start = now;
@@ -438,6 +460,19 @@ struct Simulator::Impl final : ExecutorHooks {
             prefetch(cpus[next.target].current);
             prefetch(sched.rq(static_cast<int>(next.target)).head);
         }
+    }
+    // prefetch_next_pick() warms, right after a pick, what this CPU's next
+    // pick touches: the new queue head (its link line is in cache, the
+    // dequeue just wrote it) and the link line of the task behind it, which
+    // that dequeue will write. Some hundred events pass before then, so the
+    // lines wait in L2 rather than being fetched while the core waits.
+    void prefetch_next_pick(int cpu) {
+        const Task* head = sched.rq(cpu).head;
+        if (head == nullptr)
+            return;
+        prefetch(head);
+        if (head->rq_next != nullptr)
+            __builtin_prefetch(&head->rq_next->rq_prev);
     }
     static void prefetch(const void* p) {
         if (p == nullptr)
