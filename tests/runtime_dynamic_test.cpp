@@ -98,7 +98,11 @@ TEST(RuntimeDynamic, ThreadsThatStartWorkingSpreadAgain) {
         20s);
     EXPECT_TRUE(spread) << "both threads on CPU " << threads[0]->cpu() << "; busy % "
                         << threads[0]->busy_pct() << ", " << threads[1]->busy_pct();
-    EXPECT_GE(threads[0]->busy_pct() + threads[1]->busy_pct(), 20.0);
+    // Working threads read as busy. Busy % is over the last period, and a
+    // loaded machine (or a sanitizer) can stretch one: allow a few periods.
+    auto busy_sum = [&] { return threads[0]->busy_pct() + threads[1]->busy_pct(); };
+    EXPECT_TRUE(test::wait_until([&] { return busy_sum() >= 20.0; }, 10s))
+        << "working threads read " << busy_sum() << "% busy in total";
     for (auto& th : threads) {
         th->close(CloseMode::Drain);
         th->exited().wait_blocking();
