@@ -81,6 +81,21 @@ struct WorkloadSpec {
     int group_index(std::string_view name) const;
 };
 
+// TaskArrival is one initial task of a spec: the `index`-th task of group
+// `group`, appearing at `at_ns`.
+struct TaskArrival {
+    uint64_t at_ns;
+    int group;
+    int index;
+};
+
+// draw_arrivals() draws when every group's initial tasks appear (a Poisson
+// group's gaps are exponential), from `rng`, group by group in spec order,
+// and returns them in that order: stable-sort by time to start them. The
+// simulator and `schedkit run` both draw here, so for one seed both start
+// the same tasks at the same times.
+std::vector<TaskArrival> draw_arrivals(const WorkloadSpec& spec, Rng& rng);
+
 // parse_workload_file() reads and checks a YAML spec. Throws InputError as
 // "file:line:column: what was expected" on any syntax or semantic error
 // (unknown key, negative or unitless duration, unknown unit, spawn of an

@@ -3,7 +3,6 @@
 #include <time.h>
 
 #include <algorithm>
-#include <cmath>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -121,33 +120,6 @@ Job<void> run_task(RunContext& ctx, int group, uint64_t index) {
     }
 }
 
-// Start is one initial task's start time (ns from the run's start).
-struct Start {
-    uint64_t at_ns;
-    int group;
-};
-
-// arrivals() draws arrival times exactly as the simulator does, so both
-// executors start the same tasks at the same times for the same seed.
-std::vector<Start> arrivals(const WorkloadSpec& spec, uint64_t seed) {
-    Rng rng(seed);
-    std::vector<Start> out;
-    for (size_t gi = 0; gi < spec.groups.size(); ++gi) {
-        const GroupSpec& g = spec.groups[gi];
-        double t = static_cast<double>(g.arrival.at_ns);
-        for (int i = 0; i < g.count; ++i) {
-            if (g.arrival.kind == Arrival::Kind::Poisson) {
-                double u = static_cast<double>(rng() >> 11) * 0x1.0p-53;
-                t += -std::log1p(-u) / g.arrival.rate_per_s * 1e9;
-            }
-            out.push_back({static_cast<uint64_t>(t), static_cast<int>(gi)});
-        }
-    }
-    std::stable_sort(out.begin(), out.end(),
-                     [](const Start& a, const Start& b) { return a.at_ns < b.at_ns; });
-    return out;
-}
-
 }  // namespace
 
 RealRunResult run_workload(const WorkloadSpec& spec, const RealRunConfig& config) {
@@ -155,7 +127,8 @@ RealRunResult run_workload(const WorkloadSpec& spec, const RealRunConfig& config
     check_against(spec, rt.scheduler().topology());
     uint64_t seed = config.seed.value_or(spec.seed);
     RunContext ctx(spec, rt, config.scale, seed);
-    std::vector<Start> starts = arrivals(spec, seed);
+    Rng arrival_rng(seed);  // the simulator's stream: the same tasks at the same times
+    std::vector<TaskArrival> starts = draw_arrivals(spec, arrival_rng);
     // One timeline for the driver: arrivals and policy switches in order.
     struct Event {
         uint64_t at_ns;
@@ -163,7 +136,7 @@ RealRunResult run_workload(const WorkloadSpec& spec, const RealRunConfig& config
         size_t switch_index;
     };
     std::vector<Event> timeline;
-    for (const Start& a : starts)
+    for (const TaskArrival& a : starts)
         timeline.push_back({ctx.scaled(a.at_ns), a.group, 0});
     for (size_t i = 0; i < config.switches.size(); ++i)
         timeline.push_back({config.switches[i].first, -1, i});

@@ -81,19 +81,11 @@ struct Simulator::Impl final : ExecutorHooks {
     // Arrivals are drawn up front, group by group, so the random stream (and
     // so the whole run) does not depend on event interleaving.
     void create_arrivals() {
-        for (size_t gi = 0; gi < spec.groups.size(); ++gi) {
-            const GroupSpec& g = spec.groups[gi];
-            double t = static_cast<double>(g.arrival.at_ns);
-            for (int i = 0; i < g.count; ++i) {
-                if (g.arrival.kind == Arrival::Kind::Poisson) {
-                    double u = static_cast<double>(rng() >> 11) * 0x1.0p-53;
-                    t += -std::log1p(-u) / g.arrival.rate_per_s * 1e9;
-                }
-                SimTask& st = new_task(g, static_cast<int>(gi), i);
-                st.path_ns = static_cast<uint64_t>(t);
-                arrivals.emplace_back(static_cast<uint64_t>(t), st.index);
-                ++arrivals_left;
-            }
+        for (const TaskArrival& a : draw_arrivals(spec, rng)) {
+            SimTask& st = new_task(spec.groups[static_cast<size_t>(a.group)], a.group, a.index);
+            st.path_ns = a.at_ns;
+            arrivals.emplace_back(a.at_ns, st.index);
+            ++arrivals_left;
         }
         // Kept out of the event heap: arrivals are known up front, so a
         // sorted list keeps the heap at O(CPUs + blocked tasks) entries.
