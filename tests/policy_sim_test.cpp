@@ -344,3 +344,18 @@ TEST(LowerBound, WorkAndCriticalPath) {
     EXPECT_DOUBLE_EQ(r.lower_bound_us, std::max(15'000.0 / 2, 7'000.0));
     EXPECT_GE(r.summary.makespan_us, r.lower_bound_us);
 }
+
+// steal keeps a task's spawns on its own CPU; the spawn wakes idle CPUs to
+// steal them at once (as Go's wakep()), not at their next periodic look
+// (made 100 ms here): 16 children of 2 ms on 8 CPUs take two rounds, not
+// sixteen on the spawner's CPU.
+TEST(Steal, LocalSpawnsWakeIdleCpusToSteal) {
+    WorkloadSpec w = spec({group("parent", 1, {run(kMs), spawn(1, 16, true), run(kMs)}),
+                           group("child", 0, {run(2 * kMs)})});
+    SimResult r = Simulator(w, Topology::synthetic(kTopo8),
+                            make_policy("steal:idle_steal_us=100000"), no_costs())
+                      .run();
+    expect_conserved(r, "steal");
+    EXPECT_GE(r.summary.migrations, 7u);  // every other CPU took some
+    EXPECT_LE(r.summary.makespan_us, 1'000 + 2 * 2'000 + 1'000 + 500);
+}
