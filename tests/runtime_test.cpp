@@ -380,10 +380,11 @@ TEST_P(RuntimeTest, AffinityIsRespected) {
     EXPECT_THROW(rt.spawn(add(1, 1), bad), std::invalid_argument);
 }
 
-// Under steal a task's spawns queue on its own worker (run depth-first
-// there) and idle workers steal them: fork-join still gets every result,
-// and a spawner that keeps its CPU busy still has its children spread.
-TEST_P(RuntimeTest, StealKeepsSpawnsLocalAndIdleWorkersTakeThem) {
+// Under steal a task's spawns queue on its own worker (that placement is
+// asserted in Core.QueueJumpingIsLocalAndBoundedByTheQuantum) and idle
+// workers steal them: fork-join still gets every result, and children of
+// a spawner that keeps its CPU busy still run on more than one worker.
+TEST_P(RuntimeTest, StealSpreadsLocalSpawnsToIdleWorkers) {
     Watchdog wd(60s);
     Runtime rt(config("steal"));
     EXPECT_EQ(rt.block_on(fib(18)), 2584);
