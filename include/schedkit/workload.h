@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <random>
 #include <string>
@@ -25,10 +26,37 @@ using Rng = std::mt19937_64;
 
 // Duration is a fixed time or a distribution of times (ns).
 struct Duration {
-    enum class Kind : uint8_t { Fixed, Exp, Uniform, Normal };
+    enum class Kind : uint8_t {
+        Fixed,
+        Exp,
+        Uniform,
+        Normal,
+        Pareto,     // a_ns: minimum (scale); b_ns: cap (0: none); shape: alpha
+        Lognormal,  // a_ns: mean; b_ns: standard deviation; mu, sigma: of the log
+        Empirical,  // samples: drawn uniformly (a bootstrap of the given values)
+        Bimodal,    // a_ns with probability 1 - p, b_ns with probability p
+    };
     Kind kind = Kind::Fixed;
-    uint64_t a_ns = 0;  // fixed value; exp mean; uniform low; normal mean
-    uint64_t b_ns = 0;  // uniform high; normal standard deviation
+    uint64_t a_ns = 0;  // fixed value; exp mean; uniform low; normal mean; see Kind
+    uint64_t b_ns = 0;  // uniform high; normal standard deviation; see Kind
+    double shape = 0;   // Pareto: alpha; Bimodal: probability of b_ns
+    double mu = 0;      // Lognormal: mean of the log
+    double sigma = 0;   // Lognormal: standard deviation of the log
+    std::shared_ptr<const std::vector<uint64_t>> samples;  // Empirical
+
+    Duration() = default;
+    // A fixed, exponential, uniform or normal duration from its two values.
+    Duration(Kind k, uint64_t a, uint64_t b) : kind(k), a_ns(a), b_ns(b) {}
+    // pareto(): minimum `min_ns`, tail index `alpha` > 0, draws above
+    // `cap_ns` become cap_ns (0: no cap; then alpha must exceed 1).
+    static Duration pareto(uint64_t min_ns, double alpha, uint64_t cap_ns = 0);
+    // lognormal(): the distribution whose own mean and standard deviation
+    // are given (not those of its log); mean_ns > 0.
+    static Duration lognormal(uint64_t mean_ns, uint64_t stddev_ns);
+    // empirical(): each draw is one of `values` (non-empty), equally likely.
+    static Duration empirical(std::vector<uint64_t> values);
+    // bimodal(): `low_ns` with probability 1 - p_high, else `high_ns`.
+    static Duration bimodal(uint64_t low_ns, uint64_t high_ns, double p_high);
 
     // sample() draws a value (never negative; normal is truncated at 0).
     uint64_t sample(Rng& rng) const;
@@ -49,11 +77,36 @@ struct Step {
 
 // Arrival says when a group's initial tasks appear.
 struct Arrival {
-    enum class Kind : uint8_t { At, Poisson };
+    enum class Kind : uint8_t {
+        At,        // all at at_ns
+        Poisson,   // exponential gaps of mean 1/rate_per_s from at_ns
+        Periodic,  // at_ns + i * period_ns + uniform [0, jitter_ns]
+        Burst,     // Poisson at rate_per_s during `on` periods, none during `off`
+        Mmpp,      // Markov-modulated Poisson: state i has rate rates[i] for an
+                   // exponential time of mean dwell_ns[i], states in cycle
+        Trace,     // at_ns + times[i] (a file of timestamps)
+    };
     Kind kind = Kind::At;
-    uint64_t at_ns = 0;     // At: all at this time; Poisson: first possible time
-    double rate_per_s = 0;  // Poisson: mean arrivals per second
+    uint64_t at_ns = 0;     // At: all at this time; others: first possible time
+    double rate_per_s = 0;  // Poisson, Burst: mean arrivals per second
+    uint64_t period_ns = 0;
+    uint64_t jitter_ns = 0;
+    Duration on, off;  // Burst: lengths of the on and off periods (drawn per period)
+    std::vector<double> rates;
+    std::vector<uint64_t> dwell_ns;
+    std::shared_ptr<const std::vector<uint64_t>> times;  // Trace, non-decreasing
+
+    Arrival() = default;
+    // An At or Poisson arrival.
+    Arrival(Kind k, uint64_t at, double rate) : kind(k), at_ns(at), rate_per_s(rate) {}
+
+    // mean_rate_per_s() is the long-run arrival rate (0 for At and Trace).
+    double mean_rate_per_s() const;
 };
+
+// draw_arrival_times() draws the times of `count` arrivals of the form `a`
+// from `rng`, in order. draw_arrivals() calls it once per group.
+std::vector<uint64_t> draw_arrival_times(const Arrival& a, int count, Rng& rng);
 
 // GroupSpec is a group of identical tasks.
 struct GroupSpec {

@@ -80,8 +80,62 @@ uint64_t Duration::sample(Rng& rng) const {
             double z = std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
             return to_ns(a + b * z);
         }
+        case Kind::Pareto: {
+            // Inverse CDF: min / (1 - u)^(1/alpha), 1 - u in (0, 1].
+            double x = a * std::exp(-std::log(1.0 - unit_interval(rng)) / shape);
+            uint64_t v = to_ns(x);
+            return b_ns != 0 ? std::min(v, b_ns) : v;
+        }
+        case Kind::Lognormal: {
+            // exp of a normal, Box-Muller as above (two draws).
+            double u1 = 1.0 - unit_interval(rng);
+            double u2 = unit_interval(rng);
+            double z = std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
+            return to_ns(std::exp(mu + sigma * z));
+        }
+        case Kind::Empirical: {
+            const auto& v = *samples;
+            auto i = static_cast<size_t>(unit_interval(rng) * static_cast<double>(v.size()));
+            return v[std::min(i, v.size() - 1)];
+        }
+        case Kind::Bimodal:
+            // Exactly one draw, whichever mode it picks.
+            return unit_interval(rng) < shape ? b_ns : a_ns;
     }
     return a_ns;
+}
+
+Duration Duration::pareto(uint64_t min_ns, double alpha, uint64_t cap_ns) {
+    Duration d(Kind::Pareto, min_ns, cap_ns);
+    d.shape = alpha;
+    return d;
+}
+
+Duration Duration::lognormal(uint64_t mean_ns, uint64_t stddev_ns) {
+    Duration d(Kind::Lognormal, mean_ns, stddev_ns);
+    // For a lognormal of mean m and deviation s: sigma^2 = ln(1 + s^2/m^2)
+    // and mu = ln(m) - sigma^2 / 2.
+    double m = static_cast<double>(mean_ns), s = static_cast<double>(stddev_ns);
+    double var_log = std::log1p((s / m) * (s / m));
+    d.sigma = std::sqrt(var_log);
+    d.mu = std::log(m) - var_log / 2.0;
+    return d;
+}
+
+Duration Duration::empirical(std::vector<uint64_t> values) {
+    Duration d(Kind::Empirical, 0, 0);
+    if (!values.empty()) {
+        d.a_ns = *std::min_element(values.begin(), values.end());
+        d.b_ns = *std::max_element(values.begin(), values.end());
+    }
+    d.samples = std::make_shared<const std::vector<uint64_t>>(std::move(values));
+    return d;
+}
+
+Duration Duration::bimodal(uint64_t low_ns, uint64_t high_ns, double p_high) {
+    Duration d(Kind::Bimodal, low_ns, high_ns);
+    d.shape = p_high;
+    return d;
 }
 
 double Duration::mean_ns() const {
@@ -103,6 +157,26 @@ double Duration::mean_ns() const {
             double pdf = std::exp(-0.5 * t * t) / std::sqrt(2.0 * std::numbers::pi);
             return a * cdf + b * pdf;
         }
+        case Kind::Pareto: {
+            if (b_ns == 0)
+                return shape > 1 ? shape * a / (shape - 1) : INFINITY;
+            // E[min(X, cap)] = min + integral from min to cap of (min/x)^alpha.
+            if (b <= a)
+                return b;
+            if (std::abs(shape - 1) < 1e-12)
+                return a + a * std::log(b / a);
+            return a + a * (1 - std::pow(a / b, shape - 1)) / (shape - 1);
+        }
+        case Kind::Lognormal:
+            return a;
+        case Kind::Empirical: {
+            double sum = 0;
+            for (uint64_t v : *samples)
+                sum += static_cast<double>(v);
+            return samples->empty() ? 0 : sum / static_cast<double>(samples->size());
+        }
+        case Kind::Bimodal:
+            return (1 - shape) * a + shape * b;
     }
     return a;
 }

@@ -22,95 +22,15 @@
 
 #include "schedkit/error.h"
 #include "schedkit/task.h"
+#include "spec/spec_parser.h"
 
 namespace schedkit {
 
-namespace {
+namespace spec_detail {
 
 // Linux's largest weight (nice -20) is 88761; far beyond that is a typo, and
 // a bound keeps sums of weights over many tasks far from overflow.
 constexpr long long kMaxWeight = 1 << 20;
-
-constexpr std::string_view kDurationForms =
-    "a duration like 3ms or a distribution {exp: 2ms}, {uniform: [1ms, 3ms]}, "
-    "{normal: [2ms, 500us]}";
-
-SourceLoc loc_of(const YAML::Node& n) {
-    YAML::Mark m = n.Mark();
-    if (m.line < 0)
-        return {1, 1};  // yaml-cpp's null mark, e.g. for an empty document
-    return {m.line + 1, m.column + 1};
-}
-
-std::string_view kind_name(const YAML::Node& n) {
-    if (n.IsMap())
-        return "a map";
-    if (n.IsSequence())
-        return "a list";
-    if (n.IsScalar())
-        return "a scalar";
-    return "empty";
-}
-
-// Entry is one `key: value` of a YAML map.
-struct Entry {
-    std::string key;
-    YAML::Node key_node;
-    YAML::Node value;
-
-    SourceLoc key_loc() const { return loc_of(key_node); }
-    // value_loc() points at the key when the value is empty: yaml-cpp marks
-    // an empty value at whatever token follows it, often on the next line.
-    SourceLoc value_loc() const { return value.IsNull() ? key_loc() : loc_of(value); }
-};
-
-// SpawnRef is a spawn step whose group name is resolved once all groups are known.
-struct SpawnRef {
-    size_t group = 0;
-    size_t step = 0;
-    std::string target;
-    SourceLoc loc;
-};
-
-// SpecParser turns a YAML tree into a WorkloadSpec, failing on the first
-// problem with the place it was found.
-class SpecParser {
-  public:
-    explicit SpecParser(std::string path) : path_(std::move(path)) {}
-
-    WorkloadSpec parse(const YAML::Node& root);
-
-  private:
-    [[noreturn]] void fail(SourceLoc at, std::string_view wrong, std::string_view expected) const {
-        throw InputError(
-            fmt::format("{}:{}:{}: {}; expected {}", path_, at.line, at.column, wrong, expected));
-    }
-    std::string where(SourceLoc at) const {
-        return fmt::format("{}:{}:{}", path_, at.line, at.column);
-    }
-
-    std::vector<Entry> entries(const YAML::Node& map, std::string_view context,
-                               std::initializer_list<std::string_view> allowed) const;
-    void require(const YAML::Node& n, YAML::NodeType::value type, SourceLoc at,
-                 std::string_view what, std::string_view expected) const;
-    std::string scalar(const Entry& e, std::string_view expected) const;
-    long long integer(const Entry& e, long long lo, long long hi, std::string_view expected) const;
-    bool boolean(const Entry& e) const;
-    uint64_t duration_value(const YAML::Node& n, SourceLoc at, std::string_view what) const;
-    Duration duration(const Entry& e) const;
-    Duration distribution(const Entry& e) const;
-    Arrival arrival(const Entry& e) const;
-    Step step(const YAML::Node& n, size_t group, size_t index);
-    Step spawn_step(const Entry& e, size_t group, size_t index);
-    GroupSpec group(const YAML::Node& n, size_t index);
-    void resolve_spawns(WorkloadSpec& spec) const;
-    void check_reachable(const WorkloadSpec& spec) const;
-
-    std::string path_;
-    std::map<std::string, SourceLoc, std::less<>> group_names_;
-    std::vector<SourceLoc> count_locs_;  // per group: where its count is (or the group)
-    std::vector<SpawnRef> spawns_;
-};
 
 std::vector<Entry> SpecParser::entries(const YAML::Node& map, std::string_view context,
                                        std::initializer_list<std::string_view> allowed) const {
@@ -191,74 +111,6 @@ Duration SpecParser::duration(const Entry& e) const {
     return Duration{Duration::Kind::Fixed, duration_value(e.value, e.value_loc(), e.key), 0};
 }
 
-Duration SpecParser::distribution(const Entry& e) const {
-    std::vector<Entry> es = entries(e.value, "a distribution", {"exp", "uniform", "normal"});
-    if (es.empty())
-        fail(e.value_loc(), fmt::format("'{}' is an empty map", e.key), kDurationForms);
-    if (es.size() > 1)
-        fail(es[1].key_loc(),
-             fmt::format("distribution has two kinds ('{}' and '{}')", es[0].key, es[1].key),
-             "exactly one of exp, uniform, normal");
-    const Entry& d = es[0];
-    if (d.key == "exp")
-        return Duration{Duration::Kind::Exp, duration_value(d.value, d.value_loc(), "exp mean"), 0};
-
-    bool uniform = d.key == "uniform";
-    std::string expected = uniform ? "[low, high], e.g. uniform: [1ms, 3ms]"
-                                   : "[mean, stddev], e.g. normal: [2ms, 500us]";
-    if (!d.value.IsSequence() || d.value.size() != 2)
-        fail(d.value_loc(),
-             d.value.IsSequence() ? fmt::format("'{}' is a list of {}", d.key, d.value.size())
-                                  : fmt::format("'{}' is {}", d.key, kind_name(d.value)),
-             expected);
-    YAML::Node first = d.value[0], second = d.value[1];
-    uint64_t a = duration_value(first, loc_of(first), d.key);
-    uint64_t b = duration_value(second, loc_of(second), d.key);
-    if (uniform && a > b)
-        fail(loc_of(second),
-             fmt::format("uniform high '{}' is below low '{}'", second.Scalar(), first.Scalar()),
-             "low <= high");
-    return Duration{uniform ? Duration::Kind::Uniform : Duration::Kind::Normal, a, b};
-}
-
-Arrival SpecParser::arrival(const Entry& e) const {
-    constexpr std::string_view kForms =
-        "{at: <duration>} or {rate: <tasks per second>, start: <duration>}";
-    require(e.value, YAML::NodeType::Map, e.value_loc(), "'arrival'", kForms);
-    Arrival a;
-    const Entry* at = nullptr;
-    const Entry* rate = nullptr;
-    const Entry* start = nullptr;
-    std::vector<Entry> es = entries(e.value, "an arrival", {"at", "rate", "start"});
-    for (const Entry& x : es) {
-        (x.key == "at" ? at : x.key == "rate" ? rate : start) = &x;
-        if (at && (rate || start))
-            fail(x.key_loc(), "arrival mixes 'at' with 'rate'/'start'", kForms);
-    }
-    if (rate) {
-        a.kind = Arrival::Kind::Poisson;
-        std::string text = scalar(*rate, "a rate in tasks per second above 0");
-        double r = 0;
-        auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), r);
-        if (ec != std::errc{} || ptr != text.data() + text.size() || !std::isfinite(r))
-            fail(rate->value_loc(), fmt::format("rate '{}' is not a number", text),
-                 "a rate in tasks per second above 0");
-        if (r <= 0)
-            fail(rate->value_loc(), fmt::format("rate {} is not positive", text),
-                 "a rate in tasks per second above 0");
-        a.rate_per_s = r;
-        if (start)
-            a.at_ns = duration_value(start->value, start->value_loc(), "start");
-    } else if (start) {
-        fail(start->key_loc(), "'start' without 'rate'", kForms);
-    } else if (at) {
-        a.at_ns = duration_value(at->value, at->value_loc(), "at");
-    } else {
-        fail(e.value_loc(), "arrival has neither 'at' nor 'rate'", kForms);
-    }
-    return a;
-}
-
 Step SpecParser::spawn_step(const Entry& e, size_t group, size_t index) {
     constexpr std::string_view kForm = "{group: <name>, count: <n>, join: <true|false>}";
     require(e.value, YAML::NodeType::Map, e.value_loc(), "'spawn'", kForm);
@@ -319,7 +171,9 @@ GroupSpec SpecParser::group(const YAML::Node& n, size_t index) {
     count_locs_.push_back(g.loc);
     const Entry* nice = nullptr;
     const Entry* weight = nullptr;
+    const Entry* count = nullptr;
     bool has_behavior = false;
+    bool from_trace = false;
     std::vector<Entry> es =
         entries(n, "a group",
                 {"name", "count", "nice", "weight", "affinity", "arrival", "repeat", "behavior"});
@@ -341,6 +195,7 @@ GroupSpec SpecParser::group(const YAML::Node& n, size_t index) {
         } else if (e.key == "count") {
             g.count = static_cast<int>(integer(e, 0, INT_MAX, "an integer >= 0"));
             count_locs_.back() = e.value_loc();
+            count = &e;
         } else if (e.key == "nice" || e.key == "weight") {
             (e.key == "nice" ? nice : weight) = &e;
             if (nice && weight)
@@ -359,7 +214,7 @@ GroupSpec SpecParser::group(const YAML::Node& n, size_t index) {
             g.affinity_loc = e.value_loc();
             g.affinity = CpuSet::parse(text, where(g.affinity_loc) + ": affinity");
         } else if (e.key == "arrival") {
-            g.arrival = arrival(e);
+            g.arrival = arrival(e, from_trace);
         } else if (e.key == "repeat") {
             g.repeat = static_cast<int>(integer(e, 1, INT_MAX, "an integer >= 1"));
         } else {
@@ -379,6 +234,17 @@ GroupSpec SpecParser::group(const YAML::Node& n, size_t index) {
              "a non-empty list of steps");
     if (!weight)
         g.weight = nice_to_weight(g.nice);
+    if (from_trace) {
+        // A trace gives the count; a smaller `count` takes its first times.
+        auto stamps = static_cast<long long>(g.arrival.times->size());
+        if (!count)
+            g.count = static_cast<int>(std::min<long long>(stamps, INT_MAX));
+        else if (g.count > stamps)
+            fail(count->value_loc(),
+                 fmt::format("count {} is more than the {} timestamps of the trace", g.count,
+                             stamps),
+                 fmt::format("a count up to {} (or no count: one task per timestamp)", stamps));
+    }
     return g;
 }
 
@@ -475,7 +341,9 @@ WorkloadSpec SpecParser::parse(const YAML::Node& root) {
     return spec;
 }
 
-}  // namespace
+}  // namespace spec_detail
+
+using spec_detail::SpecParser;
 
 int WorkloadSpec::group_index(std::string_view group_name) const {
     for (size_t i = 0; i < groups.size(); ++i)
