@@ -4,7 +4,7 @@ MAKEFLAGS += --no-print-directory
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSCHEDKIT_WERROR=ON
 
-.PHONY: all deps configure build run test sanitize sanitize-thread sanitize-address format clean
+.PHONY: all deps configure build run test sanitize sanitize-thread sanitize-address stress format clean
 
 all: build
 
@@ -48,6 +48,21 @@ sanitize-address: deps
 	@cmake --build $(ASAN_BUILD_DIR) -j $(JOBS)
 	@cd $(ASAN_BUILD_DIR) && ASAN_OPTIONS="$(ASAN_OPTIONS)" UBSAN_OPTIONS="$(UBSAN_OPTIONS)" \
 		ctest --output-on-failure -j $(JOBS)
+
+# stress: the five failure stories' stress tests (ctest label `stress`) at
+# the issue's full counts (SCHEDKIT_STRESS=full: 10^6 tasks under 10^3
+# switches, thousands of switches, ...), under TSan, then ASan + UBSan, in
+# the same build directories as `make sanitize`. See docs/stress.md.
+STRESS_TARGETS = stress_sim_test stress_runtime_test
+stress: deps
+	@cmake -S . -B $(TSAN_BUILD_DIR) $(SANITIZE_CMAKE_FLAGS) -DSCHEDKIT_SANITIZE=thread >/dev/null
+	@cmake --build $(TSAN_BUILD_DIR) -j $(JOBS) --target $(STRESS_TARGETS)
+	@cd $(TSAN_BUILD_DIR) && SCHEDKIT_STRESS=full TSAN_OPTIONS="$(TSAN_OPTIONS)" \
+		ctest --output-on-failure -L stress
+	@cmake -S . -B $(ASAN_BUILD_DIR) $(SANITIZE_CMAKE_FLAGS) -DSCHEDKIT_SANITIZE=address,undefined >/dev/null
+	@cmake --build $(ASAN_BUILD_DIR) -j $(JOBS) --target $(STRESS_TARGETS)
+	@cd $(ASAN_BUILD_DIR) && SCHEDKIT_STRESS=full ASAN_OPTIONS="$(ASAN_OPTIONS)" \
+		UBSAN_OPTIONS="$(UBSAN_OPTIONS)" ctest --output-on-failure -L stress
 
 format:
 	@find include src tools tests bench examples -name '*.h' -o -name '*.cpp' | xargs clang-format -i

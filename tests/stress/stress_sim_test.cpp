@@ -1,0 +1,180 @@
+// stress_sim_test.cpp: the five failure stories (DESIGN section 1) as stress
+// tests in the simulator, with a progress watchdog. `make test` runs reduced
+// counts, `make stress` the full ones (SCHEDKIT_STRESS=full).
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "crossfire_policy.h"
+#include "schedkit/policy_registry.h"
+#include "schedkit/sim.h"
+#include "sim_support.h"
+#include "stress_support.h"
+
+using namespace schedkit;
+using namespace schedkit::test;
+
+namespace {
+
+Duration exp_ns(uint64_t mean) {
+    return Duration{Duration::Kind::Exp, mean, 0};
+}
+
+void expect_conserved(const SimResult& r, const std::string& what) {
+    EXPECT_TRUE(r.completed) << what;
+    EXPECT_EQ(r.summary.lost, 0u) << what;
+    EXPECT_EQ(r.summary.completed, r.summary.spawned) << what;
+    EXPECT_EQ(r.unfinished, 0u) << what;
+}
+
+// StressSim runs one simulation under the watchdog: progress is virtual
+// CPU time accounted and tasks ended (sched_progress), the dump every CPU's
+// queue.
+struct StressSim {
+    StressSim(const WorkloadSpec& w, const Topology& topo, std::unique_ptr<Policy> p,
+              SimConfig cfg = {})
+        : sim(w, topo, std::move(p), cfg) {}
+    SimResult run() {
+        ProgressWatchdog wd([this] { return sched_progress(sim.scheduler()); },
+                            [this] { return dump_scheduler(sim.scheduler()); });
+        return sim.run();
+    }
+    Simulator sim;
+};
+
+const char* kTopo16 = "pack:2 core:4 pu:2";
+
+std::unique_ptr<Policy> balancer(const std::string& spec) {
+    if (spec == "crossfire")
+        return std::make_unique<Crossfire>();
+    return make_policy(spec);
+}
+
+}  // namespace
+
+// Story 1: tasks block and wake at random while every CPU balances (and,
+// under crossfire, pulls from every other CPU): a queue holding only
+// blocked tasks is idle, never an error, and every task ends.
+TEST(StressSim, Story1RandomBlockWakeWhileEveryCpuBalances) {
+    uint64_t n = stress_count(300, 3000);
+    int repeat = static_cast<int>(stress_count(10, 40));
+    WorkloadSpec w =
+        spec({group("blockers", static_cast<int>(n), {run(100 * kUs), block(kMs)}, repeat),
+              group("hogs", 4, {run(5 * kMs)}, 4)});
+    w.groups[0].behavior[0].duration = exp_ns(100 * kUs);
+    w.groups[0].behavior[1].duration = exp_ns(kMs);
+    w.groups[0].arrival = Arrival{Arrival::Kind::Poisson, 0, 20000};
+    for (const char* p : {"fair:tick_us=100", "steal:idle_steal_us=50", "dynamic:period_us=500",
+                          "governor:period_us=500", "crossfire"}) {
+        StressSim s(w, Topology::synthetic(kTopo16), balancer(p));
+        SimResult r = s.run();
+        expect_conserved(r, p);
+        EXPECT_EQ(r.summary.spawned, n + 4) << p;
+        s.sim.scheduler().check_invariants();
+    }
+}
+
+// Story 2: thousands of random policy switches (every policy, and one that
+// refuses to start) while never-blocking threads and blocking tasks run:
+// nothing is lost, refused starts leave the old policy running, and after a
+// final switch to static every queued or running task is back on its
+// original CPU.
+TEST(StressSim, Story2ThousandsOfRandomSwitches) {
+    const std::vector<std::string> policies = {
+        "static", "dynamic:period_us=500",  "fair:tick_us=200",
+        "steal",  "governor:period_us=500", "failing"};
+    WorkloadSpec w = spec({group("thread", 8, {run(kMs)}, 200),
+                           group("churn", 400, {run(300 * kUs), block(kMs)}, 3)});
+    w.groups[1].behavior[0].duration = exp_ns(300 * kUs);
+    w.groups[1].behavior[1].duration = exp_ns(kMs);
+    w.groups[1].arrival = Arrival{Arrival::Kind::Poisson, 0, 2000};
+    uint64_t nswitch = stress_count(1000, 5000);
+    const uint64_t last = 300 * kMs;  // the final switch, to static
+    auto simulate = [&](uint64_t until, int* failed) {
+        SimConfig cfg;
+        cfg.until_ns = until;
+        auto s = std::make_unique<StressSim>(w, Topology::flat(4), make_policy("fair"), cfg);
+        std::mt19937_64 rng(7);
+        for (uint64_t i = 0; i < nswitch; ++i) {
+            const std::string& p = policies[rng() % policies.size()];
+            *failed += p == "failing" ? 1 : 0;
+            s->sim.schedule_switch(rng() % last, make_policy(p));
+        }
+        s->sim.schedule_switch(last, make_policy("static"));
+        return s;
+    };
+    int failed = 0;
+    auto full = simulate(0, &failed);
+    SimResult r = full->run();
+    expect_conserved(r, "switches");
+    EXPECT_EQ(r.summary.policy, "static");
+    auto log = nlohmann::json::parse(r.summary.extra_json)["policy_switches"];
+    ASSERT_EQ(log.size(), nswitch + 1);
+    int refused = 0;
+    for (const auto& e : log)
+        if (e["ok"] == false) {
+            ++refused;
+            EXPECT_NE(e["error"].get<std::string>().find("refuses to start"), std::string::npos);
+        }
+    EXPECT_EQ(refused, failed);
+    EXPECT_EQ(full->sim.scheduler().policy_switches(), nswitch + 1 - static_cast<uint64_t>(failed));
+
+    int placed = 0;
+    for (uint64_t at : {last + 100 * kUs, last + kMs, last + 4 * kMs}) {
+        int unused = 0;
+        auto part = simulate(at, &unused);
+        part->run();
+        part->sim.scheduler().for_each_task([&](const Task& t) {
+            if (t.state == TaskState::Runnable || t.state == TaskState::Running) {
+                ++placed;
+                EXPECT_EQ(t.cpu, t.original_cpu) << t.name << " at " << at;
+            }
+        });
+    }
+    EXPECT_GT(placed, 8);
+}
+
+// Story 5: every CPU balances against every other at once, with pushes
+// forced in the opposite direction of each pull; tasks of mixed affinity.
+TEST(StressSim, Story5EveryCpuBalancesAgainstEveryOther) {
+    uint64_t n = stress_count(400, 4000);
+    WorkloadSpec w = spec({group("any", static_cast<int>(n), {run(200 * kUs), block(300 * kUs)}, 5),
+                           group("pinned", 32, {run(kMs), block(kMs)}, 5)});
+    w.groups[0].arrival = Arrival{Arrival::Kind::Poisson, 0, 50000};
+    w.groups[1].affinity = CpuSet::parse("0-3,12");
+    StressSim s(w, Topology::synthetic(kTopo16), std::make_unique<Crossfire>(20'000));
+    SimResult r = s.run();
+    expect_conserved(r, "crossfire");
+    EXPECT_EQ(r.summary.spawned, n + 32);
+    EXPECT_GT(s.sim.scheduler().migrations(), n);
+    s.sim.scheduler().check_invariants();
+}
+
+// Conservation across all: many short tasks under many live switches, each
+// completed exactly once (10^6 tasks under 10^3 switches in `make stress`).
+TEST(StressSim, ConservationManyTasksManySwitches) {
+    uint64_t n = stress_count(20'000, 1'000'000);
+    uint64_t nswitch = stress_count(100, 1000);
+    WorkloadSpec w = spec({group("tiny", static_cast<int>(n), {run(10 * kUs)}, 1),
+                           group("parent", static_cast<int>(n / 100),
+                                 {run(10 * kUs), spawn(2, 4, true), run(10 * kUs)}),
+                           group("child", 0, {run(15 * kUs)})});
+    // Spread the arrivals over about two simulated seconds: a third of the
+    // 16 CPUs' capacity, so queues stay short and switches stay cheap.
+    w.groups[0].arrival = Arrival{Arrival::Kind::Poisson, 0, static_cast<double>(n) / 2};
+    w.groups[1].arrival = Arrival{Arrival::Kind::Poisson, 0, static_cast<double>(n) / 200};
+    const std::vector<std::string> policies = {"static", "dynamic:period_us=2000",  "fair",
+                                               "steal",  "governor:period_us=2000", "failing"};
+    StressSim s(w, Topology::synthetic(kTopo16), make_policy("steal"));
+    std::mt19937_64 rng(11);
+    for (uint64_t i = 0; i < nswitch; ++i)
+        s.sim.schedule_switch(rng() % 2'000'000'000,
+                              make_policy(policies[rng() % policies.size()]));
+    SimResult r = s.run();
+    expect_conserved(r, "conservation");
+    uint64_t total = n + n / 100 * 5;
+    EXPECT_EQ(r.summary.spawned, total);
+    EXPECT_EQ(r.summary.completed, total);
+    s.sim.scheduler().check_invariants();
+}
