@@ -2,7 +2,9 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,6 +29,16 @@ struct PowerModel {
         double s = static_cast<double>(speed_pm) / 1000.0;
         return idle_w + (busy_max_w - idle_w) * s * s * s;
     }
+};
+
+// SimProgress is how far a running simulation got, for a progress line.
+struct SimProgress {
+    uint64_t events = 0;  // processed so far
+    uint64_t now_ns = 0;  // virtual time
+    // fraction of the expected work done (until_ns: of the virtual time),
+    // in [0, 1); the expected work is the spec's mean run time over the
+    // tasks it is expected to create, so it is an estimate.
+    double fraction = 0;
 };
 
 // SimConfig are the simulator's knobs; defaults model a current x86 server.
@@ -54,12 +66,21 @@ struct SimConfig {
     // max_events stops a run that cannot end (a spec that spawns forever).
     uint64_t max_events = 2'000'000'000;
     PowerModel power;
+    // progress, when set, is called from run()'s thread about every
+    // progress_every events.
+    std::function<void(const SimProgress&)> progress;
+    uint64_t progress_every = 1 << 16;
+    // stop, when set, is polled every few thousand events: once it reads
+    // true, run() ends as if stopped by until_ns, and the result says
+    // interrupted (a signal handler may set it).
+    const std::atomic<bool>* stop = nullptr;
 };
 
 // SimResult is a finished simulation: its summary and whether it completed.
 struct SimResult {
     RunSummary summary;
-    bool completed = false;  // every task exited (false when stopped by until_ns)
+    bool completed = false;    // every task exited (false when stopped by until_ns)
+    bool interrupted = false;  // ended early by SimConfig::stop
     uint64_t unfinished = 0;
     // The CPU work the run's tasks asked for (sampled run bursts, without
     // switch or migration costs), and its critical path: the latest time

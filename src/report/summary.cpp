@@ -206,10 +206,31 @@ std::string summary_table(const RunSummary& s) {
     line("seed", std::to_string(s.seed));
     line("makespan", duration(s.makespan_us));
     line("events", fmt::format("{} ({:.0f}/s, wall {:.3f} s)", s.events, s.events_per_s, s.wall_s));
-    line("switches", std::to_string(s.context_switches));
+    line("ctx switch",
+         fmt::format("{} (context switches: a task put on a CPU)", s.context_switches));
     line("migrations", std::to_string(s.migrations));
     line("imbalance", fmt::format("{:.3f} (busiest / least busy CPU that ran)", s.imbalance_ratio));
-    line("tasks", fmt::format("{} spawned, {} completed, {} lost", s.spawned, s.completed, s.lost));
+    // The executor's extras the table shows: tasks still alive at the end,
+    // an interruption, and policy switches (a refused one above all).
+    Json extra = s.extra_json.empty() ? Json::object() : parse_object(s.extra_json, "extras");
+    std::string unfinished;
+    if (extra.contains("unfinished") && extra["unfinished"].get<uint64_t>() > 0)
+        unfinished =
+            fmt::format("{} unfinished (alive at the end), ", extra["unfinished"].get<uint64_t>());
+    line("tasks", fmt::format("{} spawned, {} completed, {}{} lost", s.spawned, s.completed,
+                              unfinished, s.lost));
+    if (extra.value("interrupted", false))
+        line("interrupted", "yes: stopped by a signal, every figure covers the run so far");
+    if (extra.contains("policy_switches"))
+        for (const Json& sw : extra["policy_switches"]) {
+            std::string what = fmt::format("at {} {} -> {}: ", duration(sw.value("at_us", 0.0)),
+                                           sw.value("from", "?"), sw.value("to", "?"));
+            what += sw.value("ok", false)
+                        ? "done"
+                        : "REFUSED, " + sw.value("from", std::string("?")) + " went on (" +
+                              sw.value("error", std::string("no reason given")) + ")";
+            line("policy sw", what);
+        }
     line("wait", percentiles_line(s.wait_us));
     line("response", percentiles_line(s.response_us));
     if (s.cpus.empty())
@@ -227,7 +248,7 @@ std::string summary_table(const RunSummary& s) {
             rows.push_back(cpu_row(c));
     }
     fmt::format_to(std::back_inserter(out), "{:>5} {:>12} {:>12} {:>7} {:>10} {:>9}\n", "cpu",
-                   "busy ms", "idle ms", "busy %", "switches", "migr in");
+                   "busy ms", "idle ms", "busy %", "ctx sw", "migr in");
     for (const CpuRow& r : rows) {
         // Counts print as integers per CPU; a mean is fractional.
         int count_decimals = r.label == "mean" ? 1 : 0;

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "progress.h"
 #include "schedkit/error.h"
 #include "schedkit/policy_registry.h"
 #include "schedkit/sim.h"
@@ -17,6 +18,7 @@ namespace {
 
 struct CompareArgs {
     WorkloadArgs workload;
+    ProgressFlags progress;
     std::string policies = "static,dynamic,fair,steal,governor";
 };
 
@@ -52,11 +54,17 @@ int run_compare(const CompareArgs& args) {
     nlohmann::ordered_json rows = nlohmann::ordered_json::array();
     std::string table;
     double bound = -1;
-    for (const std::string& p : policies) {
+    Progress progress(args.progress, "compare " + w.spec.name);
+    install_interrupt_handlers();
+    for (size_t i = 0; i < policies.size() && !interrupted(); ++i) {
+        const std::string& p = policies[i];
+        progress.stage(i, policies.size(), p);
         SimConfig cfg;
         cfg.seed = w.seed;
         cfg.until_ns = w.until_ns;
         cfg.quantum_ns = w.quantum_ns;
+        cfg.progress = progress.callback();
+        cfg.stop = interrupt_flag();
         SimResult r = Simulator(w.spec, w.topo, make_policy(p, "--policies"), cfg).run();
         const RunSummary& s = r.summary;
         if (bound < 0)
@@ -73,27 +81,36 @@ int run_compare(const CompareArgs& args) {
                         {"context_switches", s.context_switches},
                         {"wait_p99_us", s.wait_us.p99},
                         {"energy_j", round6(r.energy_j)},
-                        {"completed", r.completed}});
-        table += fmt::format(
-            "{:<24} {:>12.3f} {:>7.4f} {:>9.3f} {:>10} {:>9} {:>11.1f} {:>9.3f}{}\n", p,
-            s.makespan_us / 1e3, ratio, s.imbalance_ratio, s.migrations, s.context_switches,
-            s.wait_us.p99, r.energy_j, r.completed ? "" : "  (stopped)");
+                        {"completed", r.completed},
+                        {"interrupted", r.interrupted}});
+        table +=
+            fmt::format("{:<24} {:>12.3f} {:>7.4f} {:>9.3f} {:>10} {:>9} {:>11.1f} {:>9.3f}{}\n", p,
+                        s.makespan_us / 1e3, ratio, s.imbalance_ratio, s.migrations,
+                        s.context_switches, s.wait_us.p99, r.energy_j,
+                        r.interrupted ? "  (interrupted)" : (r.completed ? "" : "  (stopped)"));
     }
+    progress.finish();
+    bool stopped_early = interrupted();
+    if (stopped_early)
+        fmt::print(stderr, "schedkit: interrupted; the table covers the runs so far\n");
     if (args.workload.json) {
-        nlohmann::ordered_json out = {{"workload", w.spec.name},
-                                      {"topology", w.topo.source()},
-                                      {"cpus", w.topo.num_cpus()},
-                                      {"lower_bound_us", bound},
-                                      {"policies", rows}};
+        nlohmann::ordered_json out = {{"workload", w.spec.name},   {"topology", w.topo.source()},
+                                      {"cpus", w.topo.num_cpus()}, {"lower_bound_us", bound},
+                                      {"policies", rows},          {"interrupted", stopped_early}};
         fmt::print("{}\n", out.dump());
-        return 0;
+        return stopped_early ? interrupted_status() : 0;
     }
     fmt::print(
         "compare {} on {} ({} CPUs); lower bound {:.3f} ms = max(work / CPUs, critical path)\n",
         w.spec.name, w.topo.source(), w.topo.num_cpus(), bound / 1e3);
     fmt::print("{:<24} {:>12} {:>7} {:>9} {:>10} {:>9} {:>11} {:>9}\n", "policy", "makespan_ms",
-               "ratio", "imbalance", "migrations", "switches", "wait_p99_us", "energy_j");
+               "ratio", "imbalance", "migrations", "ctx_switch", "wait_p99_us", "energy_j");
     fmt::print("{}", table);
+    if (stopped_early) {
+        fmt::print("interrupted: {} of {} policies ran (the last one only partly)\n", rows.size(),
+                   policies.size());
+        return interrupted_status();
+    }
     return 0;
 }
 
@@ -104,6 +121,7 @@ void add_compare_command(CLI::App& app, Command& run) {
     CLI::App* cmd =
         app.add_subcommand("compare", "Simulate a workload under several policies, side by side");
     args->workload.add_to(*cmd, false);
+    args->progress.add_to(*cmd);
     cmd->add_option("--policies", args->policies,
                     "Comma-separated policies with options, e.g. static,fair:nr_migrate=16,steal")
         ->capture_default_str();

@@ -46,7 +46,9 @@ int main(int argc, char** argv) {
     } catch (const CLI::CallForVersion& e) {
         return app.exit(e);
     } catch (const CLI::ParseError& e) {
-        fmt::print(stderr, "schedkit: error: {} (see 'schedkit --help')\n", e.what());
+        // Point at the help of the command the flag was given to.
+        std::string help = known ? fmt::format("schedkit {} --help", argv[1]) : "schedkit --help";
+        fmt::print(stderr, "schedkit: error: {} (see '{}')\n", e.what(), help);
         return kBadInput;
     }
     if (!run) {

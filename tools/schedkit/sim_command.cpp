@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "commands.h"
+#include "progress.h"
 #include "schedkit/error.h"
 #include "schedkit/policy_registry.h"
 #include "schedkit/sim.h"
@@ -23,7 +24,13 @@ void check_writable(const std::string& path) {
     std::remove(probe.c_str());
 }
 
-int run_sim(const WorkloadArgs& args) {
+struct SimArgs {
+    WorkloadArgs workload;
+    ProgressFlags progress;
+};
+
+int run_sim(const SimArgs& sim_args) {
+    const WorkloadArgs& args = sim_args.workload;
     LoadedWorkload w = load(args);
     if (!args.trace_path.empty())
         check_writable(args.trace_path);
@@ -32,24 +39,38 @@ int run_sim(const WorkloadArgs& args) {
     cfg.until_ns = w.until_ns;
     cfg.quantum_ns = w.quantum_ns;
     cfg.keep_trace = !args.trace_path.empty();
+    Progress progress(sim_args.progress, "sim " + w.spec.name);
+    cfg.progress = progress.callback();
+    cfg.stop = interrupt_flag();
+    install_interrupt_handlers();
     Simulator sim(w.spec, w.topo, make_policy(args.policy), cfg);
     for (const PolicySwitch& s : w.switches)
         sim.schedule_switch(s.at_ns, make_policy(s.policy));
     SimResult r = sim.run();
+    progress.finish();
     if (!args.trace_path.empty())
         sim.recorder().write_trace(
             args.trace_path, fmt::format("schedkit sim {} ({}, {})", w.spec.name, r.summary.policy,
                                          r.summary.topology));
     fmt::print("{}\n", args.json ? summary_json(r.summary) : summary_table(r.summary));
+    warn_refused_switches(r.summary);
+    if (r.interrupted) {
+        fmt::print(stderr,
+                   "schedkit: interrupted at virtual time {:.3f} ms; the summary covers the run "
+                   "so far (\"interrupted\": true)\n",
+                   r.summary.makespan_us / 1e3);
+        return interrupted_status();
+    }
     return 0;
 }
 
 }  // namespace
 
 void add_sim_command(CLI::App& app, Command& run) {
-    auto args = std::make_shared<WorkloadArgs>();
+    auto args = std::make_shared<SimArgs>();
     CLI::App* cmd = app.add_subcommand("sim", "Simulate a workload spec with virtual time");
-    args->add_to(*cmd, true);
+    args->workload.add_to(*cmd, true);
+    args->progress.add_to(*cmd);
     cmd->callback([args, &run] { run = [args] { return run_sim(*args); }; });
 }
 

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <charconv>
+#include <nlohmann/json.hpp>
 
 #include "schedkit/error.h"
 #include "schedkit/policy_registry.h"
@@ -62,6 +63,22 @@ LoadedWorkload load(const WorkloadArgs& args) {
     w.topo = Topology::load(topo);
     check_against(w.spec, w.topo);
     return w;
+}
+
+void warn_refused_switches(const RunSummary& s) {
+    if (s.extra_json.empty())
+        return;
+    auto extra = nlohmann::json::parse(s.extra_json);
+    if (!extra.contains("policy_switches"))
+        return;
+    for (const auto& sw : extra["policy_switches"])
+        if (!sw.value("ok", true))
+            fmt::print(stderr,
+                       "schedkit: warning: --switch at {:.3f} ms to '{}' was refused ({}); '{}' "
+                       "went on\n",
+                       sw.value("at_us", 0.0) / 1e3, sw.value("to", std::string("?")),
+                       sw.value("error", std::string("no reason given")),
+                       sw.value("from", std::string("?")));
 }
 
 void write_output_atomically(const std::string& path, const std::string& text) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "schedkit/policy.h"
+#include "schedkit/report.h"
 #include "schedkit/topology.h"
 #include "schedkit/workload.h"
 
@@ -48,6 +49,10 @@ struct LoadedWorkload {
 // load() reads and checks the spec, topology, switches, seed and times.
 // Throws InputError on any bad input.
 LoadedWorkload load(const WorkloadArgs& args);
+
+// warn_refused_switches() says on stderr, one line each, which policy
+// switches of a run were refused (the table and JSON list them too).
+void warn_refused_switches(const RunSummary& s);
 
 // write_output_atomically() writes text to `path` through a temporary file
 // and a rename, so a failed run never leaves a partial file.
