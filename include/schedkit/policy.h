@@ -108,9 +108,10 @@ class Policy {
     }
 
     // on_active_balance() reports the outcome of a push asked for with
-    // Scheduler::request_push() (by this policy, or by one it replaced):
-    // `moved` says whether a task went from `src` to `dst`. Runs on `src`
-    // without run-queue locks.
+    // Scheduler::request_push(): `moved` says whether a task went from `src`
+    // to `dst`. Runs on `src` without run-queue locks. A switch drops the
+    // old policy's pending pushes; one already under way when the switch
+    // published this policy reports here.
     virtual void on_active_balance(int src, int dst, bool moved) {
         (void)src;
         (void)dst;

@@ -51,8 +51,27 @@ struct PolicyInfo {
     bool hidden = false;  // test-only policies are not listed
 };
 
-// policy_registry() lists every policy, in a fixed order.
-const std::vector<PolicyInfo>& policy_registry();
+// PolicyFactory builds a policy from its validated options (every option
+// the entry declares has a value: given, or its default).
+using PolicyFactory = std::function<std::unique_ptr<Policy>(const PolicyOptions&)>;
+
+// policy_registry() lists every policy: the built-in ones in a fixed order,
+// then registered ones in registration order. A snapshot (thread-safe with
+// register_policy()).
+std::vector<PolicyInfo> policy_registry();
+
+// register_policy() makes a user's policy available by name everywhere a
+// policy spec is read: `--policy` and `--switch` of the CLI, `compare`,
+// `policies`, Runtime::Config::policy, Runtime::set_policy(), make_policy().
+// `options` are checked and defaulted like a built-in policy's; every
+// policy also takes the common `quantum_us`, applied after `factory` runs.
+// Throws std::invalid_argument for a name already registered, or one that
+// is empty or has characters other than letters, digits, '-' and '_'
+// (':' and ',' separate options in a spec), or a null factory.
+// Thread-safe; a registration lasts for the process.
+void register_policy(std::string name, PolicyFactory factory,
+                     std::vector<PolicyOption> options = {}, std::string summary = {});
+void register_policy(PolicyInfo info);
 
 // make_policy() builds a policy from "name" or "name:opt=value,opt=value".
 // `what` names the input in errors (e.g. "--policy"). Throws InputError

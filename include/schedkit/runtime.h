@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -93,6 +94,9 @@ class Runtime {
         std::optional<Topology> topology;
         // policy is a registry spec, e.g. "fair:nr_migrate=16".
         std::string policy = "static";
+        // policy_factory, when set, builds the policy instead (a user's own
+        // Policy subclass); `policy` is then ignored.
+        std::function<std::unique_ptr<Policy>()> policy_factory;
         // quantum_ns overrides the policy's time slice when non-zero.
         uint64_t quantum_ns = 0;
         // idle_spin_ns is how long an idle worker polls before parking.
@@ -125,6 +129,10 @@ class Runtime {
         }
         Config& with_policy(std::string p) {
             policy = std::move(p);
+            return *this;
+        }
+        Config& with_policy_factory(std::function<std::unique_ptr<Policy>()> f) {
+            policy_factory = std::move(f);
             return *this;
         }
         Config& with_quantum_ns(uint64_t q) {
@@ -215,6 +223,9 @@ class Runtime {
     // A refused start leaves the old policy active and is reported. Bad
     // specs throw InputError. Thread-safe (switches are serialised).
     SwitchResult set_policy(std::string_view spec);
+    // set_policy(policy) switches to a policy object (a user's own Policy
+    // subclass) the same way. A null policy throws std::invalid_argument.
+    SwitchResult set_policy(std::unique_ptr<Policy> policy);
     // policy_name() is the active policy's name. Thread-safe.
     std::string policy_name() const;
 

@@ -153,6 +153,52 @@ class Scheduler {
     // tick() runs the policy's periodic hook for `cpu`.
     void tick(int cpu, uint64_t now_ns);
 
+    // ---- The dispatch contract -------------------------------------------
+    // The rules every executor (the simulator's virtual CPUs, the runtime's
+    // workers) follows between tasks and at the end of a slice, so that the
+    // two cannot drift apart. An executor's loop on `cpu` is:
+    //   between tasks:   service(cpu, now); pick_next(cpu, now); run it;
+    //   slice over:      (quantum used up, or the task yielded, or must_yield())
+    //                    after_slice(cpu) == Preempt ? put_prev(cpu, now) : fresh slice;
+    //   a kick(cpu):     when the CPU runs a task and must_yield(cpu), end the slice now;
+    //   after spawning locally: kick_idle_for(cpu, wake).
+    // Ticks come from the executor's clock (events, deadlines) every
+    // policy().tick_period_ns() and go through tick().
+
+    // set_quantum_ns() overrides the quantum of every policy (0: each
+    // policy's own): the core applies it to the active policy now and to each
+    // policy a switch publishes, so no executor writes Policy::quantum_ns.
+    // Call it before the executor runs tasks.
+    void set_quantum_ns(uint64_t quantum_ns);
+    uint64_t quantum_override_ns() const { return quantum_override_ns_; }
+    // time_slice_ns() is how long `task` may run before it is preempted when
+    // others wait (the active policy's answer).
+    uint64_t time_slice_ns(const Task& task) const { return policy().time_slice_ns(task); }
+    // must_yield() says the task running on `cpu` must leave it now: an
+    // active push is pending there, or the policy flagged the task to be
+    // re-placed (rehome_current). Called by `cpu`'s executor (it reads the
+    // CPU's current task, which only that executor changes).
+    bool must_yield(int cpu) const;
+    enum class SliceAction : uint8_t {
+        Continue,  // a fresh slice for the same task, no switch
+        Preempt,   // put_prev() it; service() and pick_next() follow
+    };
+    // after_slice() decides at the end of the running task's slice on `cpu`
+    // (its quantum expired in the simulator, it yielded in the runtime, or a
+    // kick found must_yield()): Preempt when it must yield or others wait on
+    // the queue, else Continue (a lone task keeps its CPU without a switch).
+    SliceAction after_slice(int cpu) const;
+    // service() does what is pending on `cpu` between tasks: an active push
+    // (active_balance). Returns whether a task moved.
+    bool service(int cpu, uint64_t now_ns);
+    // kick_idle_for() runs after `cpu` queued work locally (a spawn that a
+    // policy keeps on its CPU, as steal does): so that idle CPUs' pull can
+    // take some, it offers up to one idle CPU per task waiting there beyond
+    // the first, nearest CPU ids first, among CPUs running nothing, to
+    // `wake(c)`: the executor's kick, returning whether it woke `c` (false:
+    // it is coming anyway, or asleep). Returns how many were woken.
+    int kick_idle_for(int cpu, const std::function<bool(int)>& wake);
+
     // rehome_current() flags the task running on `cpu`, when `should(task)`
     // holds, to be re-placed through the policy's select_cpu(Wake) at its
     // next preemption, and kicks the CPU so that comes soon. `should` runs
@@ -160,6 +206,13 @@ class Scheduler {
     // Returns whether a task was flagged. (Queued tasks are moved with
     // detach_tasks/attach_tasks; blocked ones are placed again on wake.)
     bool rehome_current(int cpu, const std::function<bool(const Task&)>& should);
+    // detach_or_rehome() is detach_tasks() and rehome_current() under one
+    // hold of `cpu`'s queue lock: queued tasks for which `should` holds are
+    // detached (returned, tail first, as detach_tasks), and the running one
+    // is flagged to be re-placed. Done as two calls, a context switch in
+    // between could hide a task from both (it was running for the detach
+    // and queued for the flag). Kicks `cpu` when it flagged a task.
+    std::vector<Task*> detach_or_rehome(int cpu, const std::function<bool(const Task&)>& should);
     // set_sleeping() marks `cpu` asleep or awake for the executor (see
     // ExecutorHooks::on_sleep); a no-op when the state does not change.
     void set_sleeping(int cpu, bool sleeping);
@@ -168,8 +221,10 @@ class Scheduler {
     uint64_t cpu_busy_ns(int cpu, uint64_t now_ns) const;
 
     // switch_policy() follows the switching protocol: quiesce balancing,
-    // stop the old policy, start the new one (on failure restart the old one
-    // and report), publish, retire the old one. Tasks are untouched.
+    // stop the old policy, drop its pending requests (active pushes, rehome
+    // flags: they were the old policy's decisions), start the new one (on
+    // failure restart the old one and report), publish, retire the old one.
+    // Tasks are untouched.
     SwitchResult switch_policy(std::unique_ptr<Policy> next, uint64_t now_ns);
 
     // close_arrivals() tells the core no task will be spawned any more, so an
@@ -240,6 +295,7 @@ class Scheduler {
     std::atomic<bool> balancing_paused_{false};
     std::atomic<bool> arrivals_closed_{false};
     std::atomic<uint64_t> migrations_{0}, switches_{0};
+    uint64_t quantum_override_ns_ = 0;  // set before tasks run; 0: none
     std::unique_ptr<LiveList[]> live_;  // one per CPU
 };
 

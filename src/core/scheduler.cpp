@@ -416,6 +416,33 @@ bool Scheduler::rehome_current(int cpu, const std::function<bool(const Task&)>& 
     return true;
 }
 
+std::vector<Task*> Scheduler::detach_or_rehome(int cpu,
+                                               const std::function<bool(const Task&)>& should) {
+    std::vector<Task*> out;
+    RunQueue& r = rq(cpu);
+    bool flagged = false;
+    {
+        std::lock_guard g(r.lock);
+        for (Task* t = r.tail; t != nullptr;) {
+            Task* prev = t->rq_prev;
+            if (should(*t)) {
+                dequeue_locked(r, *t, t->pelt.last_update_ns);
+                set_task_cpu(*t, -1);
+                r.migrations_out++;
+                out.push_back(t);
+            }
+            t = prev;
+        }
+        if (r.current != nullptr && should(*r.current)) {
+            std::atomic_ref<bool>(r.current->rehome).store(true, std::memory_order_release);
+            flagged = true;
+        }
+    }
+    if (flagged && executor_ != nullptr)
+        executor_->kick(cpu);
+    return out;
+}
+
 void Scheduler::set_sleeping(int cpu, bool sleeping) {
     if (rq(cpu).sleeping.exchange(sleeping, std::memory_order_acq_rel) != sleeping &&
         executor_ != nullptr)
@@ -459,6 +486,54 @@ void Scheduler::tick(int cpu, uint64_t now_ns) {
     }
 }
 
+void Scheduler::set_quantum_ns(uint64_t quantum_ns) {
+    quantum_override_ns_ = quantum_ns;
+    if (quantum_ns != 0)
+        policy().quantum_ns = quantum_ns;
+}
+
+bool Scheduler::must_yield(int cpu) const {
+    const RunQueue& r = rq(cpu);
+    if (r.push_to.load(std::memory_order_acquire) >= 0)
+        return true;
+    // Only this CPU's executor changes `current`, and it is the caller.
+    const Task* t = r.current;
+    return t != nullptr &&
+           std::atomic_ref<bool>(const_cast<bool&>(t->rehome)).load(std::memory_order_acquire);
+}
+
+Scheduler::SliceAction Scheduler::after_slice(int cpu) const {
+    if (must_yield(cpu) || rq(cpu).nr_queued.load(std::memory_order_relaxed) > 0)
+        return SliceAction::Preempt;
+    return SliceAction::Continue;
+}
+
+bool Scheduler::service(int cpu, uint64_t now_ns) {
+    if (rq(cpu).push_to.load(std::memory_order_relaxed) < 0)
+        return false;
+    return active_balance(cpu, now_ns);
+}
+
+int Scheduler::kick_idle_for(int cpu, const std::function<bool(int)>& wake) {
+    int waiting = rq(cpu).nr_queued.load(std::memory_order_relaxed) - 1;
+    int n = num_cpus();
+    int woken = 0;
+    for (int d = 1; d < n && waiting > 0; ++d) {
+        int other = (cpu + d) % n;
+        const RunQueue& r = rq(other);
+        // Running nothing (a hint from the counters: nr_running counts the
+        // queued tasks and the current one).
+        if (r.nr_running.load(std::memory_order_relaxed) !=
+            r.nr_queued.load(std::memory_order_relaxed))
+            continue;
+        if (wake(other)) {
+            --waiting;
+            ++woken;
+        }
+    }
+    return woken;
+}
+
 SwitchResult Scheduler::switch_policy(std::unique_ptr<Policy> next, uint64_t now_ns) {
     SCHEDKIT_CHECK(next != nullptr, "switch to a null policy");
     // Quiesce: no balance pass may run while one policy stops and another
@@ -470,6 +545,18 @@ SwitchResult Scheduler::switch_policy(std::unique_ptr<Policy> next, uint64_t now
             std::this_thread::yield();
     Policy* old = policy_.load(std::memory_order_acquire);
     old->stop(*this, now_ns);
+    // The old policy's pending requests were its decisions: a push it asked
+    // for or a task it flagged to move must not be carried out under the
+    // new one (which makes its own in start()).
+    for (int c = 0; c < num_cpus(); ++c) {
+        RunQueue& r = rq(c);
+        r.push_to.store(-1, std::memory_order_release);
+        std::lock_guard g(r.lock);
+        if (r.current != nullptr)
+            std::atomic_ref<bool>(r.current->rehome).store(false, std::memory_order_release);
+    }
+    if (quantum_override_ns_ != 0)
+        next->quantum_ns = quantum_override_ns_;
     SwitchResult result;
     try {
         next->start(*this, now_ns);

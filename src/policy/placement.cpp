@@ -27,8 +27,10 @@ int move_to_targets(Scheduler& sched, uint64_t now_ns,
             return dst >= 0 && dst != cpu && dst < sched.num_cpus() && t.allowed_on(dst);
         };
         // Detached under cpu's lock only, attached under each target's lock
-        // only: never two queue locks at once (DESIGN story 5).
-        std::vector<Task*> out = sched.detach_tasks(cpu, INT_MAX, wants_out);
+        // only: never two queue locks at once (DESIGN story 5). The running
+        // task is flagged under the same hold of the lock, so a context
+        // switch cannot hide a task from both the detach and the flag.
+        std::vector<Task*> out = sched.detach_or_rehome(cpu, wants_out);
         // detach_tasks() walks from the tail; restore queue order.
         std::reverse(out.begin(), out.end());
         // An ordered map: the attach order (and so the run) is deterministic.
@@ -38,7 +40,6 @@ int move_to_targets(Scheduler& sched, uint64_t now_ns,
         for (auto& [dst, tasks] : by_target)
             sched.attach_tasks(dst, tasks, cpu, now_ns);
         moved += static_cast<int>(out.size());
-        sched.rehome_current(cpu, wants_out);
     }
     return moved;
 }

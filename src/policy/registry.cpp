@@ -2,8 +2,14 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstdlib>
+#include <deque>
+#include <mutex>
+#include <shared_mutex>
+#include <stdexcept>
 
 #include "schedkit/error.h"
 
@@ -25,8 +31,35 @@ const char* option_type_name(OptionType t, bool brief) {
 
 namespace {
 
+// Registry holds the entries; a deque so that an entry never moves once
+// added (find_policy() hands out pointers) and entries are never removed.
+struct Registry {
+    std::shared_mutex mu;
+    std::deque<PolicyInfo> entries;  // guarded by mu
+
+    Registry() {
+        for (PolicyInfo p : {static_policy_info(), dynamic_policy_info(), fair_policy_info(),
+                             steal_policy_info(), governor_policy_info(), failing_policy_info()})
+            add(std::move(p));
+    }
+    void add(PolicyInfo p) {
+        auto common = common_policy_options();
+        p.options.insert(p.options.end(), common.begin(), common.end());
+        entries.push_back(std::move(p));
+    }
+};
+
+Registry& registry() {
+    static Registry r;
+    return r;
+}
+
+// find_policy() returns the entry named `name`, or null. Entries are never
+// removed or moved, so the pointer stays valid without the lock.
 const PolicyInfo* find_policy(std::string_view name) {
-    for (const PolicyInfo& p : policy_registry())
+    Registry& r = registry();
+    std::shared_lock g(r.mu);
+    for (const PolicyInfo& p : r.entries)
         if (p.name == name)
             return &p;
     return nullptr;
@@ -38,6 +71,14 @@ std::string valid_policies() {
         if (!p.hidden)
             out += (out.empty() ? "" : ", ") + p.name;
     return out;
+}
+
+bool valid_policy_name(std::string_view name) {
+    if (name.empty())
+        return false;
+    return std::all_of(name.begin(), name.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_';
+    });
 }
 
 // check_value() returns an error text, or "" when `text` fits the option.
@@ -88,22 +129,40 @@ void apply_common_options(Policy& p, const PolicyOptions& o) {
     p.quantum_ns = o.get_duration_ns("quantum_us");
 }
 
-const std::vector<PolicyInfo>& policy_registry() {
-    static const std::vector<PolicyInfo> registry = [] {
-        std::vector<PolicyInfo> r;
-        r.push_back(static_policy_info());
-        r.push_back(dynamic_policy_info());
-        r.push_back(fair_policy_info());
-        r.push_back(steal_policy_info());
-        r.push_back(governor_policy_info());
-        r.push_back(failing_policy_info());
-        for (PolicyInfo& p : r) {
-            auto common = common_policy_options();
-            p.options.insert(p.options.end(), common.begin(), common.end());
-        }
-        return r;
-    }();
-    return registry;
+std::vector<PolicyInfo> policy_registry() {
+    Registry& r = registry();
+    std::shared_lock g(r.mu);
+    return {r.entries.begin(), r.entries.end()};
+}
+
+void register_policy(PolicyInfo info) {
+    if (!valid_policy_name(info.name))
+        throw std::invalid_argument(
+            fmt::format("register_policy: bad policy name '{}' (expected letters, digits, '-' "
+                        "and '_')",
+                        info.name));
+    if (!info.make)
+        throw std::invalid_argument(
+            fmt::format("register_policy: policy '{}' has no factory", info.name));
+    for (const PolicyOption& o : info.options)
+        if (!valid_policy_name(o.name) || o.name == "quantum_us")
+            throw std::invalid_argument(
+                fmt::format("register_policy: policy '{}': bad option name '{}' (expected "
+                            "letters, digits, '-' and '_'; quantum_us is every policy's)",
+                            info.name, o.name));
+    Registry& r = registry();
+    std::unique_lock g(r.mu);
+    for (const PolicyInfo& p : r.entries)
+        if (p.name == info.name)
+            throw std::invalid_argument(fmt::format(
+                "register_policy: a policy named '{}' is already registered", info.name));
+    r.add(std::move(info));
+}
+
+void register_policy(std::string name, PolicyFactory factory, std::vector<PolicyOption> options,
+                     std::string summary) {
+    register_policy(
+        PolicyInfo{std::move(name), std::move(summary), std::move(options), std::move(factory)});
 }
 
 std::unique_ptr<Policy> make_policy(std::string_view spec, std::string_view what) {
@@ -150,6 +209,8 @@ std::unique_ptr<Policy> make_policy(std::string_view spec, std::string_view what
         }
     }
     std::unique_ptr<Policy> p = info->make(opts);
+    if (p == nullptr)
+        throw InputError(fmt::format("{} '{}': policy '{}' built no policy", what, spec, name));
     apply_common_options(*p, opts);
     return p;
 }

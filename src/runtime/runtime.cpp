@@ -69,11 +69,16 @@ detail::Resolved resolve(Runtime::Config cfg) {
     return r;
 }
 
+// build_policy() is the configured policy: the factory's, else by name.
+// The quantum override is the core's (Scheduler::set_quantum_ns).
 std::unique_ptr<Policy> build_policy(const Runtime::Config& cfg) {
-    auto p = make_policy(cfg.policy, "policy");
-    if (cfg.quantum_ns != 0)
-        p->quantum_ns = cfg.quantum_ns;
-    return p;
+    if (cfg.policy_factory) {
+        auto p = cfg.policy_factory();
+        if (p == nullptr)
+            throw InputError("policy_factory: returned no policy (expected a Policy object)");
+        return p;
+    }
+    return make_policy(cfg.policy, "policy");
 }
 
 }  // namespace
@@ -94,7 +99,8 @@ void Runtime::Config::validate() const {
         throw InputError("thread_window_ns: expected a positive window");
     if (idle_balance_ns == 0)
         throw InputError("idle_balance_ns: expected a positive interval");
-    make_policy(policy, "policy");  // throws InputError naming the bad option
+    if (!policy_factory)
+        make_policy(policy, "policy");  // throws InputError naming the bad option
 }
 
 namespace detail {
@@ -108,6 +114,7 @@ RuntimeCore::RuntimeCore(Resolved r)
       sched(r.topo, DomainTree::build(r.topo), build_policy(cfg)),
       t0_(Clock::now()) {
     sched.set_executor(this);
+    sched.set_quantum_ns(cfg.quantum_ns);
     if (recorder)
         sched.set_observer(recorder.get());
     sched.set_retire(retire_policy_after_grace_period);
@@ -362,9 +369,12 @@ StopReport RuntimeCore::stop(std::chrono::nanoseconds drain) {
 }
 
 SwitchResult RuntimeCore::set_policy(std::string_view spec) {
-    auto next = make_policy(spec, "set_policy");
-    if (cfg.quantum_ns != 0)
-        next->quantum_ns = cfg.quantum_ns;
+    return set_policy(make_policy(spec, "set_policy"));
+}
+
+SwitchResult RuntimeCore::set_policy(std::unique_ptr<Policy> next) {
+    if (next == nullptr)
+        throw std::invalid_argument("Runtime::set_policy(): null policy");
     std::lock_guard g(switch_mu_);
     // The retire hook calls call_rcu, which wants a registered thread; the
     // switch itself never waits for a grace period.
@@ -424,6 +434,9 @@ void Runtime::submit(detail::JoinableFiber* f, SpawnOptions opts) {
 }
 SwitchResult Runtime::set_policy(std::string_view spec) {
     return core_->set_policy(spec);
+}
+SwitchResult Runtime::set_policy(std::unique_ptr<Policy> policy) {
+    return core_->set_policy(std::move(policy));
 }
 std::string Runtime::policy_name() const {
     return core_->policy_name();

@@ -195,6 +195,7 @@ class RuntimeCore final : public ExecutorHooks {
     Worker* worker_here() const noexcept;
 
     SwitchResult set_policy(std::string_view spec);
+    SwitchResult set_policy(std::unique_ptr<Policy> next);
     std::string policy_name() const;
     RuntimeStats stats() const;
     // register_thread() lists a new lightweight thread (taking a reference)

@@ -165,8 +165,6 @@ void Worker::service(uint64_t now) {
     drain_inbox(now);
     fire_timers(now);
     maybe_tick(now);
-    if (rt.sched.rq(cpu).push_to.load(std::memory_order_relaxed) >= 0)
-        rt.sched.active_balance(cpu, now);
 }
 
 void Worker::enter_read() noexcept {
@@ -192,6 +190,7 @@ bool Worker::schedule_once() {
     // of a short task's cost.
     uint64_t now = last_now_ != 0 ? std::exchange(last_now_, 0) : rt.now_ns();
     service(now);
+    rt.sched.service(cpu, now);  // the core's part: a pending push
     Pick p = rt.sched.pick_next(cpu, now);
     leave_read();
     if (p.status != PickStatus::Task)
@@ -201,7 +200,6 @@ bool Worker::schedule_once() {
 }
 
 void Worker::run_fiber(Fiber& f, uint64_t start) {
-    RunQueue& rq = rt.sched.rq(cpu);
     f.run_state.store(RunState::Running, std::memory_order_relaxed);
     for (;;) {
         tls_fiber = &f;
@@ -221,11 +219,10 @@ void Worker::run_fiber(Fiber& f, uint64_t start) {
         switch (o) {
             case Outcome::Yield:
                 service(end);
-                // Nobody else waits here: a fresh slice, no switch (as the
-                // simulator does at the end of a quantum).
-                if (rq.nr_queued.load(std::memory_order_relaxed) == 0 &&
-                    rq.push_to.load(std::memory_order_relaxed) < 0 &&
-                    !rq.sleeping.load(std::memory_order_relaxed)) {
+                // The core decides, as for the simulator at the end of a
+                // quantum: a fresh slice, no switch, unless others wait, a
+                // push is pending or the policy wants the task elsewhere.
+                if (rt.sched.after_slice(cpu) == Scheduler::SliceAction::Continue) {
                     leave_read();
                     last_now_ = 0;
                     start = end;
@@ -286,15 +283,16 @@ void Worker::nudge_idle_worker(uint64_t now) {
     if (now - last_nudge_ns_ < rt.cfg.idle_balance_ns)
         return;
     last_nudge_ns_ = now;
-    size_t n = rt.workers.size();
-    for (size_t i = 1; i < n; ++i) {
-        Worker& w = *rt.workers[(static_cast<size_t>(cpu) + i) % n];
-        if (w.parked.load(std::memory_order_relaxed) &&
-            !rt.sched.rq(w.cpu).sleeping.load(std::memory_order_relaxed)) {
-            w.kick();
-            return;
-        }
-    }
+    // Whom to wake is the core's rule (the simulator follows it too); a
+    // worker that is not parked is already looking for work.
+    rt.sched.kick_idle_for(cpu, [this](int other) {
+        Worker& w = *rt.workers[static_cast<size_t>(other)];
+        if (!w.parked.load(std::memory_order_relaxed) ||
+            rt.sched.rq(other).sleeping.load(std::memory_order_relaxed))
+            return false;
+        w.kick();
+        return true;
+    });
 }
 
 bool Worker::others_have_queued() const noexcept {

@@ -56,8 +56,7 @@ struct Simulator::Impl final : ExecutorHooks {
           rng(c.seed.value_or(s.seed)) {
         sched.set_executor(this);
         sched.set_observer(&recorder);
-        if (cfg.quantum_ns != 0)
-            sched.policy().quantum_ns = cfg.quantum_ns;
+        sched.set_quantum_ns(cfg.quantum_ns);
         create_arrivals();
         if (cfg.progress)
             expected_work_ns = sim::expected_work_ns(spec);
@@ -103,19 +102,11 @@ struct Simulator::Impl final : ExecutorHooks {
             sched.close_arrivals();
     }
 
-    // must_yield() says the running task must leave `cpu` now: an active
-    // push is pending there, or the policy asked to re-place the task.
-    bool must_yield(int cpu) const {
-        const CpuState& c = cpus[static_cast<size_t>(cpu)];
-        if (sched.rq(cpu).push_to.load(std::memory_order_relaxed) >= 0)
-            return true;
-        return c.current != nullptr &&
-               std::atomic_ref<bool>(c.current->task.rehome).load(std::memory_order_acquire);
-    }
-
+    // kick() and the dispatch below follow the core's dispatch contract
+    // (Scheduler::must_yield, after_slice, service, kick_idle_for).
     void kick(int cpu) override {
         CpuState& c = cpus[static_cast<size_t>(cpu)];
-        if (c.resched_pending || (c.current != nullptr && !must_yield(cpu)))
+        if (c.resched_pending || (c.current != nullptr && !sched.must_yield(cpu)))
             return;
         c.resched_pending = true;
         events.push(now, EventKind::Resched, static_cast<uint32_t>(cpu));
@@ -206,16 +197,13 @@ struct Simulator::Impl final : ExecutorHooks {
     // (Go's wakep()). Without a kick an idle CPU would only look again at
     // its next periodic pull.
     void nudge_idle(int cpu) {
-        int waiting = sched.rq(cpu).nr_queued.load(std::memory_order_relaxed) - 1;
-        int n = sched.num_cpus();
-        for (int d = 1; d < n && waiting > 0; ++d) {
-            int other = (cpu + d) % n;
+        sched.kick_idle_for(cpu, [this](int other) {
             const CpuState& c = cpus[static_cast<size_t>(other)];
-            if (c.current == nullptr && !c.resched_pending && !c.eof) {
-                kick(other);
-                --waiting;
-            }
-        }
+            if (c.resched_pending || c.eof)
+                return false;
+            kick(other);
+            return true;
+        });
     }
 
     bool finish(int cpu, SimTask& st) {
@@ -240,8 +228,7 @@ struct Simulator::Impl final : ExecutorHooks {
     void dispatch(int cpu) {
         CpuState& c = cpus[static_cast<size_t>(cpu)];
         while (c.current == nullptr) {
-            if (sched.rq(cpu).push_to.load(std::memory_order_relaxed) >= 0)
-                sched.active_balance(cpu, now);
+            sched.service(cpu, now);
             Pick p = sched.pick_next(cpu, now);
             if (p.status == PickStatus::Eof)
                 c.eof = true;
@@ -276,7 +263,7 @@ struct Simulator::Impl final : ExecutorHooks {
 
     void schedule_slice_end(int cpu, uint64_t from) {
         CpuState& c = cpus[static_cast<size_t>(cpu)];
-        uint64_t quantum = sched.policy().time_slice_ns(c.current->task);
+        uint64_t quantum = sched.time_slice_ns(c.current->task);
         uint64_t used = from - c.quantum_start_ns;
         uint64_t left = used < quantum ? quantum - used : 0;
         // remaining_ns is work at full speed: at speed s it takes 1/s longer
@@ -313,10 +300,9 @@ struct Simulator::Impl final : ExecutorHooks {
             dispatch(cpu);
             return;
         }
-        uint64_t quantum = sched.policy().time_slice_ns(st.task);
-        bool pushed = must_yield(cpu);
-        if (now - c.quantum_start_ns >= quantum || pushed) {
-            if (sched.rq(cpu).nr_queued.load(std::memory_order_relaxed) > 0 || pushed) {
+        uint64_t quantum = sched.time_slice_ns(st.task);
+        if (now - c.quantum_start_ns >= quantum || sched.must_yield(cpu)) {
+            if (sched.after_slice(cpu) == Scheduler::SliceAction::Preempt) {
                 preempt(cpu);
                 return;
             }
@@ -339,7 +325,7 @@ struct Simulator::Impl final : ExecutorHooks {
         c.resched_pending = false;
         if (c.current == nullptr) {
             dispatch(cpu);
-        } else if (must_yield(cpu)) {
+        } else if (sched.must_yield(cpu)) {
             // Active balance or rehome: the CPU stops its task at once.
             stop_segment(cpu);
             preempt(cpu);
@@ -370,8 +356,6 @@ struct Simulator::Impl final : ExecutorHooks {
         PendingSwitch& ps = switches[index];
         std::string to = ps.next->name();
         std::string from = sched.policy().name();
-        if (cfg.quantum_ns != 0)
-            ps.next->quantum_ns = cfg.quantum_ns;
         SwitchResult r = sched.switch_policy(std::move(ps.next), now);
         if (!switch_log.empty())
             switch_log += ",";
