@@ -260,8 +260,19 @@ void Scheduler::put_prev(int cpu, uint64_t now_ns) {
     // taken: policy code never runs under a run-queue lock.
     Task& t = *rq.current;
     int dst = cpu;
-    if (std::atomic_ref<bool>(t.rehome).exchange(false, std::memory_order_acq_rel))
-        dst = checked_cpu(t, policy().select_cpu(*this, t, PlaceReason::Wake));
+    // A re-place is a balance move: a policy switch waits for it to land,
+    // so the new policy's start() never misses a task in transit that the
+    // old one sent away. While a switch is under way the task requeues here
+    // still flagged (start() may have just flagged it) and moves at its
+    // next preemption, placed by whichever policy is active then.
+    bool moving = false;
+    if (std::atomic_ref<bool>(t.rehome).exchange(false, std::memory_order_acq_rel)) {
+        moving = begin_balance(rq);
+        if (moving)
+            dst = checked_cpu(t, policy().select_cpu(*this, t, PlaceReason::Wake));
+        else
+            std::atomic_ref<bool>(t.rehome).store(true, std::memory_order_release);
+    }
     int queued;
     {
         std::lock_guard g(rq.lock);
@@ -280,6 +291,8 @@ void Scheduler::put_prev(int cpu, uint64_t now_ns) {
         observer_->on_queue_length(cpu, queued, now_ns);
     if (dst != cpu)
         attach_tasks(dst, {&t}, cpu, now_ns);
+    if (moving)
+        end_balance(rq);
 }
 
 void Scheduler::block(int cpu, uint64_t now_ns) {
@@ -394,13 +407,21 @@ void Scheduler::request_push(int src, int dst) {
 }
 
 bool Scheduler::active_balance(int src, uint64_t now_ns) {
-    int dst = rq(src).push_to.exchange(-1, std::memory_order_acq_rel);
-    if (dst < 0)
+    // A balance move: a policy switch waits for it (see put_prev), and one
+    // under way drops the request.
+    RunQueue& r = rq(src);
+    if (!begin_balance(r))
         return false;
-    auto moved = detach_tasks(src, 1, [dst](const Task& t) { return t.allowed_on(dst); });
-    attach_tasks(dst, moved, src, now_ns);
-    policy().on_active_balance(src, dst, !moved.empty());
-    return !moved.empty();
+    int dst = r.push_to.exchange(-1, std::memory_order_acq_rel);
+    bool moved = false;
+    if (dst >= 0) {
+        auto tasks = detach_tasks(src, 1, [dst](const Task& t) { return t.allowed_on(dst); });
+        attach_tasks(dst, tasks, src, now_ns);
+        moved = !tasks.empty();
+        policy().on_active_balance(src, dst, moved);
+    }
+    end_balance(r);
+    return moved;
 }
 
 bool Scheduler::rehome_current(int cpu, const std::function<bool(const Task&)>& should) {
