@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "compare_seeds.h"
 #include "progress.h"
 #include "schedkit/error.h"
 #include "schedkit/policy_registry.h"
@@ -19,6 +20,7 @@ namespace {
 struct CompareArgs {
     WorkloadArgs workload;
     ProgressFlags progress;
+    ExperimentFlags experiment;
     std::string policies = "static,dynamic,fair,steal,governor";
 };
 
@@ -51,6 +53,10 @@ int run_compare(const CompareArgs& args) {
         make_policy(p, "--policies");  // every name and option checked before any run
     }
     LoadedWorkload w = load(args.workload);
+    const ExperimentFlags& ex = args.experiment;
+    ex.check();
+    if (ex.seeds > 1 || ex.jobs > 1 || !ex.csv_path.empty())
+        return run_compare_seeds(w, policies, ex, args.workload.json, args.progress);
     nlohmann::ordered_json rows = nlohmann::ordered_json::array();
     std::string table;
     double bound = -1;
@@ -122,6 +128,7 @@ void add_compare_command(CLI::App& app, Command& run) {
         app.add_subcommand("compare", "Simulate a workload under several policies, side by side");
     args->workload.add_to(*cmd, false);
     args->progress.add_to(*cmd);
+    args->experiment.add_to(*cmd);
     cmd->add_option("--policies", args->policies,
                     "Comma-separated policies with options, e.g. static,fair:nr_migrate=16,steal")
         ->capture_default_str();
