@@ -32,9 +32,39 @@ struct RealRunConfig {
     std::string trace_path;
 };
 
+// HostShare is how much CPU the host actually gave the run's workers while
+// they executed `run` steps: each worker's wall time spinning next to the
+// CPU time its thread got meanwhile (CLOCK_THREAD_CPUTIME_ID). On an
+// otherwise idle host the two agree; when other processes compete, or the
+// workers outnumber the CPUs, the wall time is longer by the time the
+// thread waited for a host CPU, and the run's figures carry that delay.
+struct HostShare {
+    struct Worker {
+        int cpu = 0;        // the scheduler's CPU (worker index)
+        int host_cpu = -1;  // the host CPU it is bound to, or -1
+        uint64_t run_wall_ns = 0;
+        uint64_t run_cpu_ns = 0;
+    };
+    std::vector<Worker> workers;
+    uint64_t run_wall_ns = 0;  // sums over the workers
+    uint64_t run_cpu_ns = 0;
+    // cpu_share is run_cpu_ns / run_wall_ns: the share of the time the run
+    // wanted a CPU that it got one (1 when nothing was spun).
+    double cpu_share = 1;
+    // process_cpu_ns is the whole process's CPU time over the run (workers,
+    // driver, timers), wall_ns the run's length: process_cpu_ns / (wall_ns
+    // x workers) is the share of its CPUs the run used, idle or not.
+    uint64_t process_cpu_ns = 0;
+    uint64_t wall_ns = 0;
+
+    // json() is the "host" object of `schedkit run --json` (docs/output.md).
+    std::string json() const;
+};
+
 // RealRunResult is a finished real run.
 struct RealRunResult {
     RunSummary summary;  // the simulator's shape: print with summary_json()
+    HostShare host;      // also in summary.extra_json as "host"
     StopReport stop;
     bool completed = false;  // every task exited before until_ns
     uint64_t unfinished = 0;

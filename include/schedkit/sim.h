@@ -63,6 +63,10 @@ struct SimConfig {
     // quantum_ns overrides the policy's time slice when non-zero.
     uint64_t quantum_ns = 0;
     bool keep_trace = false;
+    // scale multiplies every drawn duration of the spec (run and block
+    // steps, arrival times) as `schedkit run --scale` does, so a scaled real
+    // run can be set beside its simulation.
+    double scale = 1.0;
     // max_events stops a run that cannot end (a spec that spawns forever).
     uint64_t max_events = 2'000'000'000;
     PowerModel power;

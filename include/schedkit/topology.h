@@ -58,6 +58,13 @@ class Topology {
     CpuSet package_span(int cpu) const;
     CpuSet numa_span(int cpu) const;
 
+    // restrict_to() keeps only the CPUs whose os_index is in `os_cpus`,
+    // renumbered 0..n-1 in ascending os_index (the order in which the
+    // runtime binds its workers to a CPU list), with core, cache, package
+    // and node ids made dense again. Throws InputError (naming `what`) when
+    // a CPU of the list is not in this topology.
+    Topology restrict_to(const CpuSet& os_cpus, std::string_view what) const;
+
     // Builder used by the hwloc reader and by tests that hand-build machines.
     Topology(std::string source, std::vector<CpuInfo> cpus, int num_numa,
              std::vector<int> distances);

@@ -7,7 +7,10 @@
 #include <mutex>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "core/check.h"
+#include "runtime/runtime_core.h"
 #include "schedkit/runtime_workload.h"
 
 namespace schedkit {
@@ -16,11 +19,22 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-uint64_t thread_cpu_ns() {
+uint64_t clock_ns(clockid_t clock) {
     timespec ts{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    clock_gettime(clock, &ts);
     return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
 }
+
+uint64_t thread_cpu_ns() {
+    return clock_ns(CLOCK_THREAD_CPUTIME_ID);
+}
+
+// SpinClock is one worker's time spent in `run` steps: wall and thread CPU.
+// Written only by that worker's thread, read after the run.
+struct alignas(64) SpinClock {
+    std::atomic<uint64_t> wall_ns{0};
+    std::atomic<uint64_t> cpu_ns{0};
+};
 
 // RunContext is shared by the driver thread and every task of one run.
 struct RunContext {
@@ -32,7 +46,9 @@ struct RunContext {
     double scale;
     uint64_t seed;
     std::atomic<uint64_t> next_index{0};  // per-task random streams
-    std::mutex mu;                        // guards the fields below
+    std::unique_ptr<SpinClock[]> spin =
+        std::make_unique<SpinClock[]>(static_cast<size_t>(rt.scheduler().num_cpus()));
+    std::mutex mu;  // guards the fields below
     std::condition_variable all_done;
     uint64_t live = 0;
     uint64_t last_exit_ns = 0;
@@ -57,8 +73,19 @@ struct RunContext {
 Job<void> spin_for(RunContext& ctx, uint64_t ns) {
     while (ns > 0) {
         uint64_t slice = std::min(ns, std::max<uint64_t>(ctx.rt.time_slice_ns(), 1000));
+        uint64_t wall_start = clock_ns(CLOCK_MONOTONIC);
         uint64_t start = thread_cpu_ns();
-        while (thread_cpu_ns() - start < slice) {
+        uint64_t cpu = start;
+        while ((cpu = thread_cpu_ns()) - start < slice) {
+        }
+        uint64_t wall = clock_ns(CLOCK_MONOTONIC) - wall_start;
+        if (detail::Worker* w = detail::current_worker()) {
+            // Single writer per worker: plain adds.
+            SpinClock& c = ctx.spin[static_cast<size_t>(w->cpu)];
+            c.wall_ns.store(c.wall_ns.load(std::memory_order_relaxed) + wall,
+                            std::memory_order_relaxed);
+            c.cpu_ns.store(c.cpu_ns.load(std::memory_order_relaxed) + (cpu - start),
+                           std::memory_order_relaxed);
         }
         ns -= slice;
         if (ns > 0)
@@ -120,7 +147,54 @@ Job<void> run_task(RunContext& ctx, int group, uint64_t index) {
     }
 }
 
+HostShare host_share(RunContext& ctx, Runtime& rt, uint64_t process_cpu_ns, uint64_t wall_ns) {
+    HostShare h;
+    RuntimeStats stats = rt.stats();
+    for (const WorkerStats& ws : stats.workers) {
+        HostShare::Worker w;
+        w.cpu = ws.cpu;
+        w.host_cpu = ws.host_cpu;
+        const SpinClock& c = ctx.spin[static_cast<size_t>(ws.cpu)];
+        w.run_wall_ns = c.wall_ns.load(std::memory_order_relaxed);
+        w.run_cpu_ns = c.cpu_ns.load(std::memory_order_relaxed);
+        h.run_wall_ns += w.run_wall_ns;
+        h.run_cpu_ns += w.run_cpu_ns;
+        h.workers.push_back(w);
+    }
+    h.cpu_share = h.run_wall_ns > 0
+                      ? static_cast<double>(h.run_cpu_ns) / static_cast<double>(h.run_wall_ns)
+                      : 1.0;
+    h.process_cpu_ns = process_cpu_ns;
+    h.wall_ns = wall_ns;
+    return h;
+}
+
 }  // namespace
+
+std::string HostShare::json() const {
+    using Json = nlohmann::ordered_json;
+    auto us = [](uint64_t ns) { return std::round(static_cast<double>(ns)) / 1e3; };
+    Json ws = Json::array();
+    for (const Worker& w : workers)
+        ws.push_back(Json{{"cpu", w.cpu},
+                          {"host_cpu", w.host_cpu},
+                          {"run_wall_us", us(w.run_wall_ns)},
+                          {"run_cpu_us", us(w.run_cpu_ns)},
+                          {"cpu_share", w.run_wall_ns > 0 ? static_cast<double>(w.run_cpu_ns) /
+                                                                static_cast<double>(w.run_wall_ns)
+                                                          : 1.0}});
+    double cpus = static_cast<double>(std::max<size_t>(workers.size(), 1));
+    Json j{{"cpu_share", cpu_share},
+           {"run_wall_us", us(run_wall_ns)},
+           {"run_cpu_us", us(run_cpu_ns)},
+           {"process_cpu_us", us(process_cpu_ns)},
+           {"wall_us", us(wall_ns)},
+           {"process_share", wall_ns > 0 ? static_cast<double>(process_cpu_ns) /
+                                               (static_cast<double>(wall_ns) * cpus)
+                                         : 0.0},
+           {"workers", std::move(ws)}};
+    return j.dump();
+}
 
 RealRunResult run_workload(const WorkloadSpec& spec, const RealRunConfig& config) {
     Runtime rt(config.runtime);
@@ -143,6 +217,7 @@ RealRunResult run_workload(const WorkloadSpec& spec, const RealRunConfig& config
     std::stable_sort(timeline.begin(), timeline.end(),
                      [](const Event& a, const Event& b) { return a.at_ns < b.at_ns; });
 
+    uint64_t process_cpu0 = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
     rt.start();
     auto t0 = Clock::now() - std::chrono::nanoseconds(rt.now_ns());  // the runtime's epoch
     auto until = config.until_ns != 0 ? t0 + std::chrono::nanoseconds(config.until_ns)
@@ -163,10 +238,19 @@ RealRunResult run_workload(const WorkloadSpec& spec, const RealRunConfig& config
     }
     RealRunResult r;
     r.stop = rt.stop(std::chrono::nanoseconds(0));
+    r.host = host_share(ctx, rt, clock_ns(CLOCK_PROCESS_CPUTIME_ID) - process_cpu0,
+                        static_cast<uint64_t>((Clock::now() - t0).count()));
     RuntimeStats stats = rt.stats();
     r.summary = std::move(stats.summary);
     r.summary.workload = spec.name;
     r.summary.seed = seed;
+    {
+        using Json = nlohmann::ordered_json;
+        Json extra =
+            r.summary.extra_json.empty() ? Json::object() : Json::parse(r.summary.extra_json);
+        extra["host"] = Json::parse(r.host.json());
+        r.summary.extra_json = extra.dump();
+    }
     r.unfinished = r.stop.cancelled;
     r.completed = r.unfinished == 0;
     r.summary.completed = r.stop.completed;

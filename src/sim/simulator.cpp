@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 
 #include "core/check.h"
 #include "schedkit/governor.h"
@@ -90,8 +91,8 @@ struct Simulator::Impl final : ExecutorHooks {
     void create_arrivals() {
         for (const TaskArrival& a : draw_arrivals(spec, rng)) {
             SimTask& st = new_task(spec.groups[static_cast<size_t>(a.group)], a.group, a.index);
-            st.path_ns = a.at_ns;
-            arrivals.emplace_back(a.at_ns, st.index);
+            st.path_ns = scaled(a.at_ns);
+            arrivals.emplace_back(st.path_ns, st.index);
             ++arrivals_left;
         }
         // Kept out of the event heap: arrivals are known up front, so a
@@ -100,6 +101,13 @@ struct Simulator::Impl final : ExecutorHooks {
                          [](const auto& a, const auto& b) { return a.first < b.first; });
         if (arrivals_left == 0)
             sched.close_arrivals();
+    }
+
+    // scaled() applies SimConfig::scale (rounded as `schedkit run` rounds).
+    uint64_t scaled(uint64_t ns) const {
+        if (cfg.scale == 1.0)
+            return ns;
+        return static_cast<uint64_t>(std::llround(static_cast<double>(ns) * cfg.scale));
     }
 
     // kick() and the dispatch below follow the core's dispatch contract
@@ -151,14 +159,14 @@ struct Simulator::Impl final : ExecutorHooks {
             const Step& s = behavior[st.step++];
             switch (s.kind) {
                 case Step::Kind::Run:
-                    st.remaining_ns = s.duration.sample(rng);
+                    st.remaining_ns = scaled(s.duration.sample(rng));
                     work_ns += st.remaining_ns;
                     st.path_ns += st.remaining_ns;
                     if (st.remaining_ns > 0)
                         return true;
                     break;
                 case Step::Kind::Block: {
-                    uint64_t d = s.duration.sample(rng);
+                    uint64_t d = scaled(s.duration.sample(rng));
                     st.path_ns += d;
                     sched.block(cpu, now);
                     events.push(now + d, EventKind::Wake, st.index);

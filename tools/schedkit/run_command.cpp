@@ -17,6 +17,7 @@ struct RunArgs {
     WorkloadArgs workload;
     std::string cpus;         // host CPUs to bind workers to (list syntax)
     std::string scale = "1";  // multiplies every duration of the spec
+    bool oversubscribe = false;
 };
 
 double parse_scale(const std::string& text) {
@@ -44,6 +45,7 @@ int run_real(const RunArgs& args) {
             check_against(w.spec, topo);
         }
     }
+    check_fits_host(topo, cfg.runtime.cpus, args.oversubscribe);
     cfg.runtime.workers = topo.num_cpus();
     cfg.runtime.topology = topo;
     cfg.runtime.validate();  // bad --cpus: exit 2 before anything runs
@@ -60,6 +62,8 @@ int run_real(const RunArgs& args) {
     }
     RealRunResult r = run_workload(w.spec, cfg);
     fmt::print("{}\n", args.workload.json ? summary_json(r.summary) : summary_table(r.summary));
+    if (!args.workload.json)
+        fmt::print("{}\n", host_share_line(r.host));
     return 0;
 }
 
@@ -75,6 +79,8 @@ void add_run_command(CLI::App& app, Command& run) {
     cmd->add_option("--scale", args->scale,
                     "Multiply every duration of the spec by this factor, e.g. 0.1")
         ->capture_default_str();
+    cmd->add_flag("--oversubscribe", args->oversubscribe,
+                  "Allow a topology with more CPUs than the run has (workers time-share them)");
     cmd->callback([args, &run] { run = [args] { return run_real(*args); }; });
 }
 

@@ -9,6 +9,7 @@
 
 #include "schedkit/policy.h"
 #include "schedkit/report.h"
+#include "schedkit/runtime_workload.h"
 #include "schedkit/topology.h"
 #include "schedkit/workload.h"
 
@@ -53,6 +54,18 @@ LoadedWorkload load(const WorkloadArgs& args);
 // warn_refused_switches() says on stderr, one line each, which policy
 // switches of a run were refused (the table and JSON list them too).
 void warn_refused_switches(const RunSummary& s);
+// host_cpus() are the host CPUs this process may run on (its affinity).
+CpuSet host_cpus();
+
+// check_fits_host() refuses (InputError) a topology with more CPUs than the
+// real run gets: `cpus` (host CPUs; empty: host_cpus()), unless
+// `oversubscribe`. One worker per topology CPU would otherwise time-share
+// fewer host CPUs, and every figure would carry that.
+void check_fits_host(const Topology& topo, const CpuSet& cpus, bool oversubscribe);
+
+// host_share_line() is the table line saying how much CPU the host gave a
+// real run's workers while they executed run steps.
+std::string host_share_line(const HostShare& h);
 
 // write_output_atomically() writes text to `path` through a temporary file
 // and a rename, so a failed run never leaves a partial file.
