@@ -66,11 +66,14 @@ struct Duration {
 
 // Step is one action of a behavior.
 struct Step {
-    enum class Kind : uint8_t { Run, Block, Spawn, Exit };
+    // Send queues messages to a thread group's lightweight threads (one
+    // thread per message, round robin); each message runs that group's
+    // behavior on the thread.
+    enum class Kind : uint8_t { Run, Block, Spawn, Exit, Send };
     Kind kind = Kind::Run;
     Duration duration;     // Run: CPU burst; Block: time blocked
-    int spawn_group = -1;  // Spawn: index into WorkloadSpec::groups
-    int spawn_count = 1;   // Spawn: children per execution of this step
+    int spawn_group = -1;  // Spawn, Send: index into WorkloadSpec::groups
+    int spawn_count = 1;   // Spawn: children, Send: messages per execution of this step
     bool join = false;     // Spawn: block until all these children exited
     SourceLoc loc;
 };
@@ -108,6 +111,14 @@ struct Arrival {
 // from `rng`, in order. draw_arrivals() calls it once per group.
 std::vector<uint64_t> draw_arrival_times(const Arrival& a, int count, Rng& rng);
 
+// Poller is a lightweight thread's periodic poll: every `every_ns` it uses
+// `run` of CPU on the thread (a poll that found work).
+struct Poller {
+    uint64_t every_ns = 0;
+    Duration run;
+    SourceLoc loc;
+};
+
 // GroupSpec is a group of identical tasks.
 struct GroupSpec {
     std::string name;
@@ -118,6 +129,12 @@ struct GroupSpec {
     Arrival arrival;
     int repeat = 1;  // behavior runs this many times, then the task exits
     std::vector<Step> behavior;
+    // thread: the group's tasks are lightweight threads (`thread: true`),
+    // started at time 0 and alive until every other task has exited and
+    // every mailbox is empty; `behavior` is what each message sent to them
+    // does (run, send steps), `pollers` run on them periodically.
+    bool thread = false;
+    std::vector<Poller> pollers;
     SourceLoc loc;
     SourceLoc affinity_loc;  // for errors found against a topology
 };

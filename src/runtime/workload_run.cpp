@@ -12,6 +12,7 @@
 #include "core/check.h"
 #include "runtime/runtime_core.h"
 #include "schedkit/runtime_workload.h"
+#include "schedkit/thread.h"
 
 namespace schedkit {
 
@@ -46,6 +47,16 @@ struct RunContext {
     double scale;
     uint64_t seed;
     std::atomic<uint64_t> next_index{0};  // per-task random streams
+    // The spec's lightweight threads: per thread group its threads, a
+    // round-robin counter for sends, and per thread a random stream used
+    // only on that thread (its messages and pollers run there one by one).
+    struct Thread {
+        std::shared_ptr<LightThread> thread;
+        std::unique_ptr<Rng> rng;
+    };
+    std::vector<std::vector<Thread>> threads;
+    std::unique_ptr<std::atomic<uint64_t>[]> next_thread;
+    std::atomic<uint64_t> messages_in_flight{0};  // sent, not yet run to the end
     std::unique_ptr<SpinClock[]> spin =
         std::make_unique<SpinClock[]>(static_cast<size_t>(rt.scheduler().num_cpus()));
     std::mutex mu;  // guards the fields below
@@ -68,25 +79,99 @@ struct RunContext {
     }
 };
 
+// spin() burns `ns` of this thread's CPU time at once, counting wall and CPU
+// time for the worker it runs on.
+void spin(RunContext& ctx, uint64_t ns) {
+    uint64_t wall_start = clock_ns(CLOCK_MONOTONIC);
+    uint64_t start = thread_cpu_ns();
+    uint64_t cpu = start;
+    while ((cpu = thread_cpu_ns()) - start < ns) {
+    }
+    uint64_t wall = clock_ns(CLOCK_MONOTONIC) - wall_start;
+    if (detail::Worker* w = detail::current_worker()) {
+        // Single writer per worker: plain adds.
+        SpinClock& c = ctx.spin[static_cast<size_t>(w->cpu)];
+        c.wall_ns.store(c.wall_ns.load(std::memory_order_relaxed) + wall,
+                        std::memory_order_relaxed);
+        c.cpu_ns.store(c.cpu_ns.load(std::memory_order_relaxed) + (cpu - start),
+                       std::memory_order_relaxed);
+    }
+}
+
+// send_messages() queues `count` messages to `group`'s threads, round
+// robin; each runs the group's behavior on its thread.
+void send_messages(RunContext& ctx, int group, int count);
+
+void run_message(RunContext& ctx, int group, size_t index) {
+    Rng& rng = *ctx.threads[static_cast<size_t>(group)][index].rng;
+    for (const Step& s : ctx.spec.groups[static_cast<size_t>(group)].behavior) {
+        if (s.kind == Step::Kind::Run)
+            spin(ctx, ctx.scaled(s.duration.sample(rng)));
+        else if (s.kind == Step::Kind::Send)
+            send_messages(ctx, s.spawn_group, s.spawn_count);
+    }
+}
+
+void send_messages(RunContext& ctx, int group, int count) {
+    auto& targets = ctx.threads[static_cast<size_t>(group)];
+    for (int i = 0; i < count && !targets.empty(); ++i) {
+        size_t index = ctx.next_thread[static_cast<size_t>(group)].fetch_add(1) % targets.size();
+        ctx.messages_in_flight.fetch_add(1);
+        SendStatus st = targets[index].thread->send([&ctx, group, index] {
+            run_message(ctx, group, index);
+            ctx.messages_in_flight.fetch_sub(1);
+        });
+        if (st == SendStatus::Closed)
+            ctx.messages_in_flight.fetch_sub(1);  // closed at --until: dropped
+    }
+}
+
+// start_threads() creates the spec's lightweight threads and their pollers.
+void start_threads(RunContext& ctx) {
+    ctx.threads.resize(ctx.spec.groups.size());
+    ctx.next_thread = std::make_unique<std::atomic<uint64_t>[]>(ctx.spec.groups.size());
+    uint64_t stream = 0;
+    for (size_t gi = 0; gi < ctx.spec.groups.size(); ++gi) {
+        const GroupSpec& g = ctx.spec.groups[gi];
+        if (!g.thread)
+            continue;
+        for (int i = 0; i < g.count; ++i) {
+            RunContext::Thread t;
+            t.thread = ctx.rt.create_thread(fmt::format("{}#{}", g.name, i), g.affinity);
+            t.rng = std::make_unique<Rng>(ctx.seed ^ (0xd1b54a32d192ed03ULL * ++stream));
+            Rng* rng = t.rng.get();
+            for (const Poller& p : g.pollers)
+                t.thread->add_poller(
+                    [&ctx, &p, rng] {
+                        spin(ctx, ctx.scaled(p.run.sample(*rng)));
+                        return true;
+                    },
+                    std::chrono::nanoseconds(std::max<uint64_t>(ctx.scaled(p.every_ns), 1)));
+            ctx.threads[gi].push_back(std::move(t));
+        }
+    }
+}
+
+// close_threads() closes the threads once every message in flight has run
+// (Drain), or at once when the run is stopped (Cancel), and waits for them.
+void close_threads(RunContext& ctx, Clock::time_point until) {
+    while (ctx.messages_in_flight.load() > 0 && Clock::now() < until)
+        std::this_thread::sleep_for(std::chrono::microseconds(100));
+    bool stopped = ctx.messages_in_flight.load() > 0;
+    for (auto& group : ctx.threads)
+        for (auto& t : group)
+            t.thread->close(stopped ? CloseMode::Cancel : CloseMode::Drain);
+    for (auto& group : ctx.threads)
+        for (auto& t : group)
+            t.thread->exited().wait_blocking();
+}
+
 // spin_for() burns `ns` of this thread's CPU time, yielding at the policy's
 // time slice so that others (and the policy) get their turn.
 Job<void> spin_for(RunContext& ctx, uint64_t ns) {
     while (ns > 0) {
         uint64_t slice = std::min(ns, std::max<uint64_t>(ctx.rt.time_slice_ns(), 1000));
-        uint64_t wall_start = clock_ns(CLOCK_MONOTONIC);
-        uint64_t start = thread_cpu_ns();
-        uint64_t cpu = start;
-        while ((cpu = thread_cpu_ns()) - start < slice) {
-        }
-        uint64_t wall = clock_ns(CLOCK_MONOTONIC) - wall_start;
-        if (detail::Worker* w = detail::current_worker()) {
-            // Single writer per worker: plain adds.
-            SpinClock& c = ctx.spin[static_cast<size_t>(w->cpu)];
-            c.wall_ns.store(c.wall_ns.load(std::memory_order_relaxed) + wall,
-                            std::memory_order_relaxed);
-            c.cpu_ns.store(c.cpu_ns.load(std::memory_order_relaxed) + (cpu - start),
-                           std::memory_order_relaxed);
-        }
+        spin(ctx, slice);
         ns -= slice;
         if (ns > 0)
             co_await yield();
@@ -142,6 +227,9 @@ Job<void> run_task(RunContext& ctx, int group, uint64_t index) {
                 }
                 case Step::Kind::Exit:
                     co_return;
+                case Step::Kind::Send:
+                    send_messages(ctx, s.spawn_group, s.spawn_count);
+                    break;
             }
         }
     }
@@ -204,25 +292,28 @@ RealRunResult run_workload(const WorkloadSpec& spec, const RealRunConfig& config
     Rng arrival_rng(seed);  // the simulator's stream: the same tasks at the same times
     std::vector<TaskArrival> starts = draw_arrivals(spec, arrival_rng);
     // One timeline for the driver: arrivals and policy switches in order.
-    struct Event {
+    struct TimelineEntry {
         uint64_t at_ns;
         int group;  // -1: a switch
         size_t switch_index;
     };
-    std::vector<Event> timeline;
+    std::vector<TimelineEntry> timeline;
     for (const TaskArrival& a : starts)
-        timeline.push_back({ctx.scaled(a.at_ns), a.group, 0});
+        if (!spec.groups[static_cast<size_t>(a.group)].thread)  // threads start below
+            timeline.push_back({ctx.scaled(a.at_ns), a.group, 0});
     for (size_t i = 0; i < config.switches.size(); ++i)
         timeline.push_back({config.switches[i].first, -1, i});
-    std::stable_sort(timeline.begin(), timeline.end(),
-                     [](const Event& a, const Event& b) { return a.at_ns < b.at_ns; });
+    std::stable_sort(
+        timeline.begin(), timeline.end(),
+        [](const TimelineEntry& a, const TimelineEntry& b) { return a.at_ns < b.at_ns; });
 
     uint64_t process_cpu0 = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
     rt.start();
+    start_threads(ctx);
     auto t0 = Clock::now() - std::chrono::nanoseconds(rt.now_ns());  // the runtime's epoch
     auto until = config.until_ns != 0 ? t0 + std::chrono::nanoseconds(config.until_ns)
                                       : Clock::time_point::max();
-    for (const Event& e : timeline) {
+    for (const TimelineEntry& e : timeline) {
         auto at = t0 + std::chrono::nanoseconds(e.at_ns);
         if (at > until)
             break;
@@ -236,6 +327,7 @@ RealRunResult run_workload(const WorkloadSpec& spec, const RealRunConfig& config
         std::unique_lock lk(ctx.mu);
         ctx.all_done.wait_until(lk, until, [&] { return ctx.live == 0; });
     }
+    close_threads(ctx, until);
     RealRunResult r;
     r.stop = rt.stop(std::chrono::nanoseconds(0));
     r.host = host_share(ctx, rt, clock_ns(CLOCK_PROCESS_CPUTIME_ID) - process_cpu0,
@@ -253,7 +345,11 @@ RealRunResult run_workload(const WorkloadSpec& spec, const RealRunConfig& config
     }
     r.unfinished = r.stop.cancelled;
     r.completed = r.unfinished == 0;
-    r.summary.completed = r.stop.completed;
+    // Threads count as tasks, spawned and (once closed) completed, as in the simulator.
+    uint64_t threads = 0;
+    for (const auto& group : ctx.threads)
+        threads += group.size();  // all exited: close_threads() waited for them
+    r.summary.completed = r.stop.completed + threads;
     // Lost would be a task neither completed nor cancelled: stop() asserts
     // there is none, and this reports it from its own count.
     r.summary.lost = r.stop.spawned - r.stop.completed - r.stop.cancelled - r.stop.failed;

@@ -32,6 +32,7 @@ struct SimTask {
     // children it joins.
     uint64_t path_ns = 0;
     uint64_t join_path_ns = 0;
+    int32_t thread = -1;  // a lightweight thread: its index in the ThreadDriver
 };
 
 // task_name() is "<group>#<instance>", built by hand: fmt::format's parsing

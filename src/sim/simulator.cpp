@@ -12,6 +12,7 @@
 #include "sim/event_queue.h"
 #include "sim/expected_work.h"
 #include "sim/sim_state.h"
+#include "sim/sim_threads.h"
 
 namespace schedkit {
 
@@ -23,7 +24,7 @@ using sim::SimTask;
 using sim::task_name;
 using sim::TaskTable;
 
-struct Simulator::Impl final : ExecutorHooks {
+struct Simulator::Impl final : ExecutorHooks, sim::ThreadHost {
     const WorkloadSpec& spec;
     SimConfig cfg;
     Scheduler sched;
@@ -56,6 +57,7 @@ struct Simulator::Impl final : ExecutorHooks {
           cpus(static_cast<size_t>(topo.num_cpus())),
           rng(c.seed.value_or(s.seed)) {
         sched.set_executor(this);
+        threads = std::make_unique<sim::ThreadDriver>(spec, *this);
         sched.set_observer(&recorder);
         sched.set_quantum_ns(cfg.quantum_ns);
         create_arrivals();
@@ -92,6 +94,10 @@ struct Simulator::Impl final : ExecutorHooks {
         for (const TaskArrival& a : draw_arrivals(spec, rng)) {
             SimTask& st = new_task(spec.groups[static_cast<size_t>(a.group)], a.group, a.index);
             st.path_ns = scaled(a.at_ns);
+            if (st.group->thread)
+                threads->add(st);
+            else
+                threads->ordinary_added(1);
             arrivals.emplace_back(st.path_ns, st.index);
             ++arrivals_left;
         }
@@ -147,6 +153,8 @@ struct Simulator::Impl final : ExecutorHooks {
     // advance() runs a task's zero-time steps until it reaches a CPU burst
     // (true), or blocks or exits (false: the CPU is free again).
     bool advance(int cpu, SimTask& st) {
+        if (st.thread >= 0)
+            return threads->advance(cpu, st);
         const auto& behavior = st.group->behavior;
         if (behavior.empty())
             return finish(cpu, st);  // nothing to do, however often repeated
@@ -174,6 +182,7 @@ struct Simulator::Impl final : ExecutorHooks {
                 }
                 case Step::Kind::Spawn: {
                     const GroupSpec& g = spec.groups[static_cast<size_t>(s.spawn_group)];
+                    threads->ordinary_added(static_cast<uint64_t>(s.spawn_count));
                     for (int i = 0; i < s.spawn_count; ++i) {
                         SimTask& child = new_task(g, s.spawn_group, static_cast<int>(tasks.size()));
                         child.path_ns = st.path_ns;
@@ -194,6 +203,9 @@ struct Simulator::Impl final : ExecutorHooks {
                 }
                 case Step::Kind::Exit:
                     return finish(cpu, st);
+                case Step::Kind::Send:
+                    threads->send(s.spawn_group, s.spawn_count, cpu);
+                    break;
             }
         }
     }
@@ -220,6 +232,8 @@ struct Simulator::Impl final : ExecutorHooks {
         last_exit_ns = now;
         ++exited_seen;
         critical_path_ns = std::max(critical_path_ns, st.path_ns);
+        if (st.thread < 0)
+            threads->ordinary_exited(cpu);
         if (SimTask* p = st.parent; p != nullptr) {
             p->join_path_ns = std::max(p->join_path_ns, st.path_ns);
             if (--p->pending_children == 0 && p->waiting_join) {
@@ -340,6 +354,20 @@ struct Simulator::Impl final : ExecutorHooks {
         }
     }
 
+    // sim::ThreadHost, for the lightweight threads (sim_threads.cpp).
+    std::unique_ptr<sim::ThreadDriver> threads;
+    uint64_t host_now() const override { return now; }
+    Rng& host_rng() override { return rng; }
+    uint64_t host_scaled(uint64_t ns) const override { return scaled(ns); }
+    SimTask& host_task(uint32_t index) override { return tasks[index]; }
+    void host_block(int cpu) override { sched.block(cpu, now); }
+    void host_wake(SimTask& st, int cpu) override { sched.wake(st.task, now, cpu); }
+    void host_timer(uint64_t at_ns, uint32_t index, uint16_t gen) override {
+        events.push(at_ns, EventKind::Wake, index, gen);
+    }
+    void host_work(uint64_t ns) override { work_ns += ns; }
+    bool host_finish(int cpu, SimTask& st) override { return finish(cpu, st); }
+
     bool work_remains() const { return arrivals_left > 0 || sched.alive() > 0; }
 
     void start_ticks() {
@@ -422,6 +450,9 @@ struct Simulator::Impl final : ExecutorHooks {
                         on_slice_end(static_cast<int>(e.target));
                     break;
                 case EventKind::Wake:
+                    if (tasks[e.target].thread >= 0 &&
+                        !threads->timer_fired(tasks[e.target], e.gen))
+                        break;  // a poll timer the thread no longer waits for
                     wake(tasks[e.target]);
                     break;
                 case EventKind::Tick:

@@ -57,6 +57,7 @@ struct SpawnRef {
     size_t step = 0;
     std::string target;
     SourceLoc loc;
+    bool send = false;  // a send step (its target must be a thread group)
 };
 
 // SpecParser turns a YAML tree into a WorkloadSpec, failing on the first
@@ -102,6 +103,13 @@ class SpecParser {
     // arrival() sets `from_trace` when the count comes from a trace file.
     Arrival arrival(const Entry& e, bool& from_trace) const;
     void mmpp(const Entry& rates, const Entry* dwell, Arrival& a) const;
+    // Lightweight threads (spec_threads.cpp).
+    Step send_step(const Entry& e, size_t group, size_t index);
+    std::vector<Poller> pollers(const Entry& e) const;
+    // check_thread_group() checks a group's thread settings (`thread_key`:
+    // its `thread` entry or null; `pollers_key` likewise).
+    void check_thread_group(const GroupSpec& g, const Entry* thread_key, const Entry* pollers_key,
+                            const Entry* arrival_key, const Entry* repeat_key) const;
     Step step(const YAML::Node& n, size_t group, size_t index);
     Step spawn_step(const Entry& e, size_t group, size_t index);
     GroupSpec group(const YAML::Node& n, size_t index);

@@ -135,7 +135,7 @@ Step SpecParser::spawn_step(const Entry& e, size_t group, size_t index) {
 
 Step SpecParser::step(const YAML::Node& n, size_t group, size_t index) {
     constexpr std::string_view kForms =
-        "one of run: <duration>, block: <duration>, spawn: {...}, "
+        "one of run: <duration>, block: <duration>, spawn: {...}, send: {...}, "
         "or the word exit";
     Step s;
     s.loc = loc_of(n);
@@ -146,18 +146,20 @@ Step SpecParser::step(const YAML::Node& n, size_t group, size_t index) {
         return s;
     }
     require(n, YAML::NodeType::Map, s.loc, "a step", kForms);
-    std::vector<Entry> es = entries(n, "a step", {"run", "block", "spawn", "exit"});
+    std::vector<Entry> es = entries(n, "a step", {"run", "block", "spawn", "exit", "send"});
     if (es.empty())
         fail(s.loc, "empty step", kForms);
     if (es.size() > 1)
         fail(es[1].key_loc(),
              fmt::format("step has two kinds ('{}' and '{}')", es[0].key, es[1].key),
-             "exactly one of run, block, spawn, exit per step");
+             "exactly one of run, block, spawn, send, exit per step");
     const Entry& e = es[0];
     if (e.key == "exit")
         fail(e.key_loc(), "'exit' takes no value", "a bare '- exit' list item");
     if (e.key == "spawn")
         return spawn_step(e, group, index);
+    if (e.key == "send")
+        return send_step(e, group, index);
     s.kind = e.key == "run" ? Step::Kind::Run : Step::Kind::Block;
     s.loc = e.key_loc();
     s.duration = duration(e);
@@ -174,9 +176,13 @@ GroupSpec SpecParser::group(const YAML::Node& n, size_t index) {
     const Entry* count = nullptr;
     bool has_behavior = false;
     bool from_trace = false;
-    std::vector<Entry> es =
-        entries(n, "a group",
-                {"name", "count", "nice", "weight", "affinity", "arrival", "repeat", "behavior"});
+    std::vector<Entry> es = entries(n, "a group",
+                                    {"name", "count", "nice", "weight", "affinity", "arrival",
+                                     "repeat", "behavior", "thread", "pollers"});
+    const Entry* thread_key = nullptr;
+    const Entry* pollers_key = nullptr;
+    const Entry* arrival_key = nullptr;
+    const Entry* repeat_key = nullptr;
     for (const Entry& e : es) {
         if (e.key == "name") {
             constexpr std::string_view kName = "a name of letters, digits, '_' and '-'";
@@ -215,8 +221,16 @@ GroupSpec SpecParser::group(const YAML::Node& n, size_t index) {
             g.affinity = CpuSet::parse(text, where(g.affinity_loc) + ": affinity");
         } else if (e.key == "arrival") {
             g.arrival = arrival(e, from_trace);
+            arrival_key = &e;
         } else if (e.key == "repeat") {
             g.repeat = static_cast<int>(integer(e, 1, INT_MAX, "an integer >= 1"));
+            repeat_key = &e;
+        } else if (e.key == "thread") {
+            g.thread = boolean(e);
+            thread_key = &e;
+        } else if (e.key == "pollers") {
+            g.pollers = pollers(e);
+            pollers_key = &e;
         } else {
             require(e.value, YAML::NodeType::Sequence, e.value_loc(), "'behavior'",
                     "a non-empty list of steps");
@@ -234,6 +248,7 @@ GroupSpec SpecParser::group(const YAML::Node& n, size_t index) {
              "a non-empty list of steps");
     if (!weight)
         g.weight = nice_to_weight(g.nice);
+    check_thread_group(g, thread_key, pollers_key, arrival_key, repeat_key);
     if (from_trace) {
         // A trace gives the count; a smaller `count` takes its first times.
         auto stamps = static_cast<long long>(g.arrival.times->size());
@@ -254,6 +269,13 @@ void SpecParser::resolve_spawns(WorkloadSpec& spec) const {
         if (target < 0)
             fail(r.loc, fmt::format("spawn of undefined group '{}'", r.target),
                  "the name of a group in this file");
+        bool to_thread = spec.groups[static_cast<size_t>(target)].thread;
+        if (r.send && !to_thread)
+            fail(r.loc, fmt::format("send to group '{}', which is not a thread group", r.target),
+                 "the name of a group with thread: true");
+        if (!r.send && to_thread)
+            fail(r.loc, fmt::format("spawn of thread group '{}'", r.target),
+                 "a group without thread: true (threads start with the run; send them messages)");
         spec.groups[r.group].behavior[r.step].spawn_group = target;
     }
 }

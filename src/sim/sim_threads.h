@@ -1,0 +1,88 @@
+// sim_threads.h: lightweight threads in the simulator (`thread: true` spec
+// groups): a mailbox of pending messages, periodic pollers, and the rule
+// that threads close once every other task has exited and every mailbox is
+// empty, as `schedkit run` closes its LightThreads with Drain.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "schedkit/workload.h"
+#include "sim/sim_state.h"
+
+namespace schedkit::sim {
+
+// ThreadHost is what the thread driver needs from the simulator.
+class ThreadHost {
+  public:
+    virtual uint64_t host_now() const = 0;
+    virtual Rng& host_rng() = 0;
+    virtual uint64_t host_scaled(uint64_t ns) const = 0;
+    virtual SimTask& host_task(uint32_t index) = 0;
+    // host_block() blocks the task running on `cpu`.
+    virtual void host_block(int cpu) = 0;
+    // host_wake() wakes a blocked task, woken by whatever runs on `cpu`
+    // (-1: a timer).
+    virtual void host_wake(SimTask& st, int cpu) = 0;
+    // host_timer() wakes task `index` at `at_ns` unless `gen` is stale then.
+    virtual void host_timer(uint64_t at_ns, uint32_t index, uint16_t gen) = 0;
+    // host_work() counts CPU work asked for (the lower bound's numerator).
+    virtual void host_work(uint64_t ns) = 0;
+    // host_finish() ends the task running on `cpu`; returns false.
+    virtual bool host_finish(int cpu, SimTask& st) = 0;
+
+  protected:
+    ~ThreadHost() = default;
+};
+
+// ThreadDriver runs the threads of one simulation. Single-threaded.
+class ThreadDriver {
+  public:
+    ThreadDriver(const WorkloadSpec& spec, ThreadHost& host);
+
+    // add() makes `st` (a task of a thread group) a thread.
+    void add(SimTask& st);
+    // ordinary_added() counts tasks that are not threads (arrivals and
+    // spawns); ordinary_exited() counts one down and, at zero, lets the
+    // threads close once their mailboxes are empty.
+    void ordinary_added(uint64_t n) { ordinary_ += n; }
+    void ordinary_exited(int cpu);
+
+    // advance() is SimTask advance() for a thread: its next CPU burst
+    // (true), or it blocks until a message or a poll, or exits (false).
+    bool advance(int cpu, SimTask& st);
+    // send() queues `count` messages to `group`'s threads, round robin,
+    // waking an idle receiver (woken by `cpu`).
+    void send(int group, int count, int cpu);
+    // timer_fired() says whether a thread's poll timer of generation `gen`
+    // is still current (then the thread is woken by it).
+    bool timer_fired(SimTask& st, uint16_t gen);
+
+    uint64_t messages_run() const { return messages_run_; }
+    uint64_t polls() const { return polls_; }
+
+  private:
+    struct Thread {
+        uint32_t task = 0;
+        uint64_t pending = 0;  // messages queued
+        bool in_message = false;
+        size_t step = 0;  // next step of the message's behavior
+        std::vector<uint64_t> next_poll_ns;
+        uint16_t timer_gen = 0;
+        bool idle = false;  // blocked until a message or a poll
+        bool closing = false;
+    };
+
+    void maybe_close(int cpu);
+
+    const WorkloadSpec& spec_;
+    ThreadHost& host_;
+    std::vector<Thread> threads_;
+    std::vector<std::vector<uint32_t>> by_group_;  // thread indexes per group
+    std::vector<uint64_t> next_rr_;                // round robin per group
+    uint64_t ordinary_ = 0;
+    uint64_t messages_run_ = 0;
+    uint64_t polls_ = 0;
+};
+
+}  // namespace schedkit::sim
