@@ -188,7 +188,9 @@ Duration SpecParser::bimodal(const Entry& d) const {
     const Entry* low = nullptr;
     const Entry* high = nullptr;
     const Entry* p = nullptr;
-    for (const Entry& x : entries(d.value, "a bimodal distribution", {"low", "high", "p_high"}))
+    const std::vector<Entry> es =
+        entries(d.value, "a bimodal distribution", {"low", "high", "p_high"});
+    for (const Entry& x : es)  // the pointers below point into es: it must outlive them
         (x.key == "low" ? low : x.key == "high" ? high : p) = &x;
     if (!low || !high || !p)
         fail(d.value_loc(),
