@@ -242,7 +242,10 @@ struct JoinAwaiter {
         }
         waited = true;
         suspend_blocked(self, h);
-        return should_suspend(self, target, w);
+        if (!should_suspend(self, target, w))
+            return false;
+        self.fast_join = true;
+        return true;
     }
     void await_resume() const {
         if (waited)

@@ -5,6 +5,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "schedkit/task.h"
 
@@ -117,6 +118,19 @@ class Policy {
         (void)dst;
         (void)moved;
     }
+
+    // fast_path() opts in to the runtime's fast path for spawns: a task
+    // spawned by a running task, with default SpawnOptions, goes on its
+    // worker's work-stealing deque (run LIFO by that worker, stolen FIFO by
+    // idle ones) and becomes a core Task, placed by this policy, only when
+    // it first blocks or yields. Right for fork-join policies that keep
+    // spawns local anyway (steal); wrong for one that places every spawn
+    // itself. The simulator has no fast path: a spawn is placed at once.
+    virtual bool fast_path() const { return false; }
+    // steal_order() lists the CPUs whose deques an idle `cpu` tries, in
+    // order (default: nearest first by sched-domain level, then by id
+    // distance). Runtime only; asked again after every policy switch.
+    virtual void steal_order(const Scheduler& sched, int cpu, std::vector<int>& out) const;
 
     // stats_json() is a JSON object with the policy's own statistics, or ""
     // when it has none.

@@ -44,6 +44,13 @@ struct WorkerStats {
     uint64_t migrations_in = 0;
     uint64_t migrations_out = 0;
     uint64_t parks = 0;  // times it went to sleep on its futex
+    // The fast path (Policy::fast_path): tasks that ran and ended on it
+    // (the core never saw them), tasks taken from another worker's deque,
+    // and tasks that blocked (other than on a join) or yielded and so
+    // joined the core (counted there from then on).
+    uint64_t fast_tasks = 0;
+    uint64_t fast_steals = 0;
+    uint64_t fast_promoted = 0;
     int queued = 0;
     bool parked = false;
     bool sleeping = false;  // put to sleep by the policy (dynamic)
@@ -80,7 +87,8 @@ struct StopReport {
 // simulator drives. See docs/runtime.md.
 class Runtime {
   public:
-    // Config: what to run on and how. Defaults: every host CPU, `static`.
+    // Config: what to run on and how. Defaults: every host CPU, `steal` (the
+    // fork-join policy, with the fast path), recording off.
     struct Config {
         // cpus are the host CPUs the workers are bound to (Linux list
         // syntax); empty means every host CPU.
@@ -93,7 +101,7 @@ class Runtime {
         // CPUs one-to-one, else a flat machine of `workers` CPUs.
         std::optional<Topology> topology;
         // policy is a registry spec, e.g. "fair:nr_migrate=16".
-        std::string policy = "static";
+        std::string policy = "steal";
         // policy_factory, when set, builds the policy instead (a user's own
         // Policy subclass); `policy` is then ignored.
         std::function<std::unique_ptr<Policy>()> policy_factory;
@@ -107,9 +115,11 @@ class Runtime {
         uint64_t idle_balance_ns = 1'000'000;
         // bind pins each worker to its host CPU with hwloc.
         bool bind = true;
-        // record collects the run summary (waits, responses, busy time).
-        bool record = true;
-        // keep_trace also keeps slices for write_trace().
+        // record collects the run summary's waits, responses and busy time
+        // per slice (stats() counts tasks and workers either way). Off by
+        // default: it costs a little per task, and turns the fast path off.
+        bool record = false;
+        // keep_trace also keeps slices for write_trace() (and so records).
         bool keep_trace = false;
         // thread_window_ns is the window over which a lightweight thread's
         // busy % is measured.
@@ -193,7 +203,7 @@ class Runtime {
     }
     template <typename T>
     JoinHandle<T> spawn(Job<T> job) {
-        return spawn(std::move(job), SpawnOptions{});
+        return spawn_fn(detail::JobHolder<T>{std::move(job)}, SpawnOptions{});
     }
     // spawn(fn) runs fn() as a task: fn may be a coroutine returning Job<T>
     // (it is kept alive as long as the task, so its captures stay valid) or
@@ -249,7 +259,9 @@ class Runtime {
 
   private:
     template <typename F>
-    auto spawn_fn(F fn, SpawnOptions opts) {
+    // Options go by reference from here on: a spawn with default options
+    // moves no string or CPU set.
+    auto spawn_fn(F fn, SpawnOptions&& opts) {
         using R = std::invoke_result_t<F&>;
         if constexpr (requires {
                           typename R::promise_type;
@@ -267,14 +279,14 @@ class Runtime {
         }
     }
     template <typename T, typename Fib>
-    JoinHandle<T> adopt(Fib* f, SpawnOptions opts) {
+    JoinHandle<T> adopt(Fib* f, SpawnOptions&& opts) {
         f->add_ref();  // one for the handle, one for the runtime
         JoinHandle<T> h(
             f, [](detail::JoinableFiber& jf) -> T { return static_cast<Fib&>(jf).take(); });
         submit(f, std::move(opts));
         return h;
     }
-    void submit(detail::JoinableFiber* f, SpawnOptions opts);
+    void submit(detail::JoinableFiber* f, SpawnOptions&& opts);
 
     std::unique_ptr<detail::RuntimeCore> core_;
 };
@@ -289,7 +301,10 @@ JoinHandle<T> spawn(Job<T> job, SpawnOptions opts) {
 }
 template <typename T>
 JoinHandle<T> spawn(Job<T> job) {
-    return spawn(std::move(job), SpawnOptions{});
+    Runtime* rt = Runtime::current();
+    if (rt == nullptr)
+        throw std::logic_error("schedkit::spawn() called outside a runtime task");
+    return rt->spawn(std::move(job));
 }
 // spawn(fn) from inside a task: see Runtime::spawn(F). Prefer it for
 // coroutine lambdas with captures: `spawn([&]() -> Job<void> {...}())`
@@ -305,7 +320,10 @@ auto spawn(F fn, SpawnOptions opts) {
 template <typename F>
 requires std::is_invocable_v<F&>
 auto spawn(F fn) {
-    return spawn(std::move(fn), SpawnOptions{});
+    Runtime* rt = Runtime::current();
+    if (rt == nullptr)
+        throw std::logic_error("schedkit::spawn() called outside a runtime task");
+    return rt->spawn(std::move(fn));
 }
 
 }  // namespace schedkit

@@ -120,6 +120,13 @@ class Scheduler {
     // empty, and an executor whose CPU stays idle may call it again while
     // it waits for work (a spinning worker looking for work to steal).
     void idle_balance(int cpu, uint64_t now_ns);
+    // adopt_running() makes a New task that the executor started without
+    // the core (the runtime's fast path: a spawn run from a worker's deque)
+    // the running task of `cpu`, as if it had been spawned there and picked
+    // at `now_ns`: it joins cpu's live list and its original and home CPU
+    // are `cpu`. `cpu` must have no current task. The executor then goes on
+    // with put_prev/block/exit as for any running task.
+    void adopt_running(int cpu, Task& task, uint64_t now_ns);
     // put_prev() preempts the running task on `cpu` back to the tail of its queue.
     void put_prev(int cpu, uint64_t now_ns);
     // block() takes the running task on `cpu` off the CPU as Blocked.

@@ -236,6 +236,37 @@ Pick Scheduler::pick_next(int cpu, uint64_t now_ns) {
     return Pick{PickStatus::Task, t};
 }
 
+void Scheduler::adopt_running(int cpu, Task& t, uint64_t now_ns) {
+    SCHEDKIT_CHECK(t.state == TaskState::New, "adopt of a task that is not new");
+    checked_cpu(t, cpu);
+    RunQueue& r = rq(cpu);
+    t.arrival_ns = now_ns;
+    t.pelt.last_update_ns = now_ns;
+    {
+        std::lock_guard g(r.lock);
+        SCHEDKIT_CHECK(r.current == nullptr, "adopt on a CPU that is running a task");
+        // Lock order: run-queue lock, then a live-list lock (as exit()).
+        t.live_list = cpu;
+        live_insert(live_[static_cast<size_t>(cpu)], t);
+        t.original_cpu = cpu;
+        if (std::atomic_ref<int>(t.home_cpu).load(std::memory_order_relaxed) < 0)
+            std::atomic_ref<int>(t.home_cpu).store(cpu, std::memory_order_relaxed);
+        set_task_cpu(t, cpu);
+        t.runnable_since_ns = now_ns;
+        set_task_last_ran(t, now_ns);
+        set_task_state(t, TaskState::Running);
+        r.current = &t;
+        r.weight_sum += t.weight;
+        r.load_weight.store(r.weight_sum, std::memory_order_relaxed);
+        r.nr_running.fetch_add(1, std::memory_order_relaxed);
+        r.nr_switches++;
+    }
+    if (observer_ != nullptr) {
+        observer_->on_wait(t, 0);
+        observer_->on_switch(cpu, nullptr, t, now_ns);
+    }
+}
+
 void Scheduler::account_switch_out(RunQueue& rq, Task& t, uint64_t now_ns, bool exiting) {
     SCHEDKIT_CHECK(rq.current == &t && t.state == TaskState::Running, "no such running task");
     uint64_t ran = now_ns - t.last_ran_ns;

@@ -1,5 +1,7 @@
 // The `static` policy: tasks stay on (and return to) their original CPUs.
+#include <algorithm>
 #include <atomic>
+#include <vector>
 
 #include "policy/placement.h"
 #include "schedkit/policy.h"
@@ -10,6 +12,19 @@ namespace schedkit {
 
 QueuePick Policy::pick(const RunQueue& rq) {
     return QueuePick{rq.head, false};
+}
+
+void Policy::steal_order(const Scheduler& sched, int cpu, std::vector<int>& out) const {
+    out.clear();
+    int n = sched.num_cpus();
+    for (int d = 1; d < n; ++d)
+        out.push_back((cpu + d) % n);
+    // Nearest first: the lowest domain level two CPUs share (SMT siblings,
+    // then the cache, the package, the node), ties in ring order.
+    const DomainTree& tree = sched.domains();
+    std::stable_sort(out.begin(), out.end(), [&](int a, int b) {
+        return tree.lowest_common_level(cpu, a) < tree.lowest_common_level(cpu, b);
+    });
 }
 
 namespace {

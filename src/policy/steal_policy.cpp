@@ -28,6 +28,7 @@ uint64_t splitmix64(uint64_t& state) {
 struct StealConfig {
     uint64_t idle_steal_ns = 1'000'000;
     uint64_t seed = 1;
+    bool fast_path = true;
 };
 
 class StealPolicy final : public Policy {
@@ -81,6 +82,10 @@ class StealPolicy final : public Policy {
     }
 
     void newidle(Scheduler& sched, int cpu, uint64_t now_ns) override { steal(sched, cpu, now_ns); }
+
+    // Fork-join work: the runtime's per-worker deques carry what this
+    // policy would do with queues (spawns local and LIFO, thieves FIFO).
+    bool fast_path() const override { return config_.fast_path; }
 
     // The tick stands for an idle worker's periodic look for work (Go's
     // spinning M, a Tokio worker unparked): only idle CPUs act on it.
@@ -169,11 +174,16 @@ PolicyInfo steal_policy_info() {
         "closest domain first",
         {{"idle_steal_us", OptionType::DurationUs, "1000",
           "how often an idle CPU looks for work to steal besides when it goes idle", 10, 1e7},
-         {"seed", OptionType::Int, "1", "seed of the per-CPU victim generators", 0, 1e18}},
+         {"seed", OptionType::Int, "1", "seed of the per-CPU victim generators", 0, 1e18},
+         {"fast_path", OptionType::Bool, "true",
+          "runtime: spawns go on the worker's work-stealing deque and join the core only when "
+          "they block or yield",
+          0, 1}},
         [](const PolicyOptions& o) {
             StealConfig c;
             c.idle_steal_ns = o.get_duration_ns("idle_steal_us");
             c.seed = static_cast<uint64_t>(o.get_int("seed"));
+            c.fast_path = o.get_bool("fast_path");
             return std::make_unique<StealPolicy>(c);
         }};
 }

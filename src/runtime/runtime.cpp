@@ -109,8 +109,10 @@ RuntimeCore::RuntimeCore(Runtime::Config c) : RuntimeCore(resolve(std::move(c)))
 
 RuntimeCore::RuntimeCore(Resolved r)
     : cfg(std::move(r.cfg)),
-      recorder(cfg.record ? std::make_unique<Recorder>(r.topo.num_cpus(), cfg.keep_trace)
-                          : nullptr),
+      // keep_trace implies recording (the trace is the recorder's).
+      recorder(cfg.record || cfg.keep_trace
+                   ? std::make_unique<Recorder>(r.topo.num_cpus(), cfg.keep_trace)
+                   : nullptr),
       sched(r.topo, DomainTree::build(r.topo), build_policy(cfg)),
       t0_(Clock::now()) {
     sched.set_executor(this);
@@ -148,7 +150,7 @@ void RuntimeCore::kick(int cpu) {
     workers[static_cast<size_t>(cpu)]->kick();
 }
 
-void RuntimeCore::submit(Fiber& f, SpawnOptions opts, bool is_thread) {
+void RuntimeCore::submit(Fiber& f, SpawnOptions&& opts, bool is_thread) {
     Task& t = f.task;
     if (!opts.affinity.empty() && !opts.affinity.is_subset_of(sched.topology().all())) {
         f.release();  // the runtime's reference: this fiber never existed
@@ -156,6 +158,26 @@ void RuntimeCore::submit(Fiber& f, SpawnOptions opts, bool is_thread) {
                                                 opts.affinity.to_string(), sched.num_cpus() - 1));
     }
     Worker* here = worker_here();
+    // The fast path: a task spawned by a task, with default options, under
+    // a policy that opts in goes on this worker's deque and nowhere else
+    // (no core, no clock, no name): one push. It joins the core only if it
+    // blocks or yields (Worker::run_fast).
+    if (here != nullptr && here->fast_spawns && !is_thread && opts.name.empty() &&
+        opts.affinity.empty() && opts.nice == 0 && opts.group < 0) {
+        t.id = new_task_id(here);
+        t.spawner_cpu = here->cpu;
+        t.executor_data = &f;
+        f.rt = this;
+        // Counted before anyone can see it, so it cannot end uncounted.
+        here->tasks_spawned.store(here->tasks_spawned.load(std::memory_order_relaxed) + 1,
+                                  std::memory_order_relaxed);
+        if (cancel_new.load(std::memory_order_relaxed))
+            f.cancel_requested.store(true, std::memory_order_relaxed);
+        here->deque.push(&f);
+        if (parked_workers.load(std::memory_order_relaxed) > 0)
+            wake_one_parked(*here);
+        return;
+    }
     if (here == nullptr && (stopping_.load(std::memory_order_acquire) || stopped_)) {
         f.release();
         throw std::logic_error("Runtime is stopping: spawn refused");
@@ -257,7 +279,26 @@ void RuntimeCore::wake_fiber(Fiber& f) {
     }
 }
 
+void RuntimeCore::fast_wake(Fiber& f) {
+    if (Worker* here = worker_here()) {
+        here->deque.push(&f);
+        if (parked_workers.load(std::memory_order_relaxed) > 0)
+            wake_one_parked(*here);
+        return;
+    }
+    size_t n = workers.size();
+    workers[next_worker_.fetch_add(1, std::memory_order_relaxed) % n]->post(
+        InboxItem{InboxItem::Kind::FastWake, &f});
+}
+
 void RuntimeCore::core_wake(Fiber& f) {
+    // Never seen by the core (a fast-path task in a join wait): no core
+    // wake. The RunState CAS that let us here orders this read after the
+    // worker's promotion, if there was one.
+    if (task_state_hint(f.task) == TaskState::New) {
+        fast_wake(f);
+        return;
+    }
     if (Worker* here = worker_here()) {
         RcuRead r;
         sched.wake(f.task, now_ns(), here->cpu);
@@ -296,6 +337,34 @@ void RuntimeCore::on_exit(Worker& w, Fiber& f, bool is_thread) {
     if (stop_waiting_.load(std::memory_order_seq_cst)) {
         std::lock_guard g(idle_mu_);
         idle_cv_.notify_all();
+    }
+}
+
+void RuntimeCore::on_fast_exit(Worker& w, Fiber& f) {
+    auto& jf = static_cast<JoinableFiber&>(f);
+    bool error = jf.ended_by_error();
+    std::atomic<uint64_t>& tally = !error                 ? w.tasks_completed
+                                   : jf.ended_by_cancel() ? w.tasks_cancelled
+                                                          : w.tasks_failed;
+    // Single writer: no locked instruction. stop() polls the tallies, so a
+    // notification it misses costs it at most one poll interval.
+    tally.store(tally.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+    if (stop_waiting_.load(std::memory_order_relaxed)) {
+        std::lock_guard g(idle_mu_);
+        idle_cv_.notify_all();
+    }
+}
+
+void RuntimeCore::wake_one_parked(const Worker& from) noexcept {
+    for (const auto& w : workers) {
+        // `poked` is set by the first kick and cleared when the worker
+        // starts waiting again: one wake per parking, not one per spawn.
+        if (w.get() != &from && w->parked.load(std::memory_order_relaxed) &&
+            !w->poked.load(std::memory_order_relaxed) &&
+            !sched.rq(w->cpu).sleeping.load(std::memory_order_relaxed)) {
+            w->kick();
+            return;
+        }
     }
 }
 
@@ -429,7 +498,7 @@ StopReport Runtime::stop(std::chrono::nanoseconds drain) {
 bool Runtime::running() const {
     return core_->started() && !core_->stopped();
 }
-void Runtime::submit(detail::JoinableFiber* f, SpawnOptions opts) {
+void Runtime::submit(detail::JoinableFiber* f, SpawnOptions&& opts) {
     core_->submit(*f, std::move(opts), false);
 }
 SwitchResult Runtime::set_policy(std::string_view spec) {

@@ -3,6 +3,7 @@
 
 #include <concurrentqueue/concurrentqueue.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -15,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "runtime/work_deque.h"
 #include "schedkit/detail/fiber.h"
 #include "schedkit/report.h"
 #include "schedkit/runtime.h"
@@ -87,7 +89,9 @@ class TimerQueue final : public WaitSource {
 // InboxItem is a request from a thread that is not this worker: spawn a
 // new task or wake a blocked one through the core on this worker.
 struct InboxItem {
-    enum class Kind : uint8_t { Spawn, Wake } kind = Kind::Spawn;
+    // FastWake: a fast-path task (never seen by the core) woken from its
+    // join wait: the worker pushes it on its own deque.
+    enum class Kind : uint8_t { Spawn, Wake, FastWake } kind = Kind::Spawn;
     Fiber* fiber = nullptr;
 };
 
@@ -121,6 +125,11 @@ struct alignas(64) Worker {
     // (an empty ConcurrentQueue still walks its producers).
     std::atomic<bool> inbox_pending{false};
     TimerQueue timers;
+    // deque holds the fast path's tasks: spawned here with default options
+    // under a policy that opts in (Policy::fast_path), run LIFO by this
+    // worker and stolen FIFO by idle ones; they join the core only when they
+    // block or yield (Scheduler::adopt_running).
+    WorkDeque<Fiber*> deque;
     alignas(64) std::atomic<uint32_t> futex_word{0};
     std::atomic<bool> parked{false};
     // poked is set by every kick(): a spinning idle worker watches this one
@@ -137,6 +146,14 @@ struct alignas(64) Worker {
     // RuntimeCore::task_counts()): per worker so that spawning and ending
     // tasks on different CPUs writes no shared cache line.
     std::atomic<uint64_t> tasks_spawned{0}, tasks_completed{0}, tasks_cancelled{0}, tasks_failed{0};
+    // Fast path (single writer): tasks that ended on it (never seen by the
+    // core), tasks taken from another worker's deque, and tasks that
+    // blocked (other than on a join) or yielded and so joined the core.
+    std::atomic<uint64_t> fast_tasks{0}, fast_steals{0}, fast_promoted{0};
+    // fast_spawns is whether spawns from this worker take the fast path
+    // (the active policy's fast_path(), and no recorder); refreshed by the
+    // worker after a policy switch.
+    bool fast_spawns = false;
     uint64_t next_tick_ns = 0;  // worker-private
     uint64_t next_id = 0;       // worker-private: next task id of its reserved block
     uint64_t id_end = 0;        // end of that block
@@ -149,6 +166,17 @@ struct alignas(64) Worker {
     void leave_read() noexcept;
     bool schedule_once();
     void run_fiber(Fiber& f, uint64_t start_ns);
+    // after_run() is the bookkeeping after a slice of a core task; true
+    // when the task runs on (a fresh slice, no switch).
+    bool after_run(Fiber& f, Outcome o, uint64_t end);
+    // run_fast() runs a fast-path task; it joins the core if it blocks or
+    // yields. steal_fast() takes one from another worker's deque.
+    void run_fast(Fiber& f);
+    Fiber* steal_fast();
+    bool fast_work_elsewhere() const noexcept;
+    // refresh_policy_view() re-reads what the worker caches of the active
+    // policy (fast_path, steal_order) after a switch. In a read section.
+    void refresh_policy_view();
     void service(uint64_t now);  // inbox, timers, tick, active balance
     void drain_inbox(uint64_t now);
     void fire_timers(uint64_t now);
@@ -161,8 +189,11 @@ struct alignas(64) Worker {
     void bind_to_host_cpu();
 
     uint64_t last_nudge_ns_ = 0;
-    uint64_t last_now_ = 0;  // end of the slice just run: the next pass's clock, or 0
-    bool in_read_ = false;   // inside the RCU read-side section (enter_read)
+    uint64_t policy_gen_ = UINT64_MAX;  // policy_switches() when last refreshed
+    std::vector<int> victims_;          // steal order (Policy::steal_order)
+    int fast_streak_ = 0;               // fast tasks run since the last full pass
+    uint64_t last_now_ = 0;             // end of the slice just run: the next pass's clock, or 0
+    bool in_read_ = false;              // inside the RCU read-side section (enter_read)
 };
 
 // RuntimeCore is Runtime's implementation and the scheduler core's
@@ -185,11 +216,20 @@ class RuntimeCore final : public ExecutorHooks {
     bool started() const noexcept { return started_; }
     bool stopped() const noexcept { return stopped_; }
     // submit() registers a new fiber (task or thread) and queues it.
-    void submit(Fiber& f, SpawnOptions opts, bool is_thread);
+    void submit(Fiber& f, SpawnOptions&& opts, bool is_thread);
     // wake_fiber() is detail::wake(): the RunState protocol, then the core.
     void wake_fiber(Fiber& f);
     // on_exit() runs on worker `w` after the core retired `f`.
     void on_exit(Worker& w, Fiber& f, bool is_thread);
+    // on_fast_exit() is on_exit() for a fast-path task the core never saw.
+    void on_fast_exit(Worker& w, Fiber& f);
+    // fast_wake() resumes a fast-path task woken from a join wait: onto the
+    // calling worker's deque, or through a worker's inbox from elsewhere.
+    void fast_wake(Fiber& f);
+    // wake_one_parked() kicks one parked worker that has not been kicked
+    // yet (the fast path's spawns: idle workers come to steal).
+    void wake_one_parked(const Worker& from) noexcept;
+    std::atomic<int> parked_workers{0};  // workers asleep on their futex
     // worker_here() is the calling thread's worker if it belongs to this
     // runtime, else null.
     Worker* worker_here() const noexcept;
@@ -228,10 +268,19 @@ class RuntimeCore final : public ExecutorHooks {
     explicit RuntimeCore(Resolved r);
     // wait_until() waits until done() holds (checked under idle_mu_) or the
     // deadline; returns done().
+    // Polls as well (every millisecond): a fast-path task's end does not
+    // synchronise with the waiter (no locked instruction per task), so its
+    // notification may come before the wait starts.
     template <typename Done>
     bool wait_until(Clock::time_point deadline, Done done) {
         std::unique_lock lk(idle_mu_);
-        return idle_cv_.wait_until(lk, deadline, done);
+        while (!done()) {
+            if (Clock::now() >= deadline)
+                return false;
+            auto step = Clock::now() + std::chrono::milliseconds(1);
+            idle_cv_.wait_until(lk, std::min(deadline, step));
+        }
+        return true;
     }
     uint64_t new_task_id(Worker* here);
     void cancel_live_tasks();

@@ -23,7 +23,11 @@ RuntimeStats RuntimeCore::stats() const {
         s.policy = sched.policy().name();
         s.policy_stats_json = sched.policy().stats_json();
     }
-    s.spawned = sched.spawned();
+    // Fast-path tasks that ended without the core ever seeing them.
+    uint64_t fast_only = 0;
+    for (const auto& w : workers)
+        fast_only += w->fast_tasks.load(std::memory_order_relaxed);
+    s.spawned = sched.spawned() + fast_only;
     if (recorder) {
         recorder->summarize(s, end);
     } else {
@@ -46,6 +50,9 @@ RuntimeStats RuntimeCore::stats() const {
         ws.idle_ns = w->idle_ns.load(std::memory_order_relaxed);
         ws.slices = w->slices.load(std::memory_order_relaxed);
         ws.parks = w->parks.load(std::memory_order_relaxed);
+        ws.fast_tasks = w->fast_tasks.load(std::memory_order_relaxed);
+        ws.fast_steals = w->fast_steals.load(std::memory_order_relaxed);
+        ws.fast_promoted = w->fast_promoted.load(std::memory_order_relaxed);
         {
             std::lock_guard g(rq.lock);
             ws.context_switches = rq.nr_switches;
@@ -74,7 +81,7 @@ RuntimeStats RuntimeCore::stats() const {
     // "unfinished" below, are cancelled ones); a task is lost only if the
     // counts do not add up (an invariant the core asserts too).
     TaskCounts counts = task_counts();
-    uint64_t exited = sched.exited();
+    uint64_t exited = sched.exited() + fast_only;
     uint64_t unfinished = sched.alive();
     s.completed = exited;
     s.lost = s.spawned - exited - unfinished;
@@ -108,6 +115,9 @@ std::string RuntimeStats::json() const {
         o["migrations_in"] = w.migrations_in;
         o["migrations_out"] = w.migrations_out;
         o["parks"] = w.parks;
+        o["fast_tasks"] = w.fast_tasks;
+        o["fast_steals"] = w.fast_steals;
+        o["fast_promoted"] = w.fast_promoted;
         o["queued"] = w.queued;
         o["parked"] = w.parked;
         o["sleeping"] = w.sleeping;

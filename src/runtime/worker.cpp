@@ -122,6 +122,8 @@ void Worker::drain_inbox(uint64_t now) {
             Fiber& f = *items[i].fiber;
             if (items[i].kind == InboxItem::Kind::Spawn)
                 rt.sched.spawn(f.task, now, true);
+            else if (items[i].kind == InboxItem::Kind::FastWake)
+                deque.push(&f);
             else
                 rt.sched.wake(f.task, now);
         }
@@ -181,7 +183,31 @@ void Worker::leave_read() noexcept {
     }
 }
 
+void Worker::refresh_policy_view() {
+    uint64_t gen = rt.sched.policy_switches();
+    if (gen == policy_gen_)
+        return;
+    policy_gen_ = gen;
+    const Policy& p = rt.sched.policy();
+    fast_spawns = p.fast_path() && !rt.recorder;
+    p.steal_order(rt.sched, cpu, victims_);
+}
+
 bool Worker::schedule_once() {
+    // The fast path: this worker's deque, newest first, as long as the core
+    // has nothing queued here and nothing was posted; a full pass (timers,
+    // tick, inbox, the core's queue) at least every 64 tasks. No clock read
+    // and no read-side section per task.
+    if (fast_streak_ < 64 && rt.sched.rq(cpu).nr_queued.load(std::memory_order_relaxed) == 0 &&
+        !inbox_pending.load(std::memory_order_relaxed)) {
+        if (Fiber* f = deque.pop()) {
+            ++fast_streak_;
+            leave_read();  // task code never runs in a read-side section
+            run_fast(*f);
+            return true;
+        }
+    }
+    fast_streak_ = 0;
     // Usually still in the section the last slice's bookkeeping opened:
     // one read-side section per dispatch, left before any task code runs.
     enter_read();
@@ -190,13 +216,80 @@ bool Worker::schedule_once() {
     // of a short task's cost.
     uint64_t now = last_now_ != 0 ? std::exchange(last_now_, 0) : rt.now_ns();
     service(now);
+    refresh_policy_view();
     rt.sched.service(cpu, now);  // the core's part: a pending push
     Pick p = rt.sched.pick_next(cpu, now);
     leave_read();
-    if (p.status != PickStatus::Task)
+    if (p.status == PickStatus::Task) {
+        run_fiber(*static_cast<Fiber*>(p.task->executor_data), now);
+        return true;
+    }
+    // Nothing in the core for this CPU: its own deque, then other workers'.
+    Fiber* f = deque.pop();
+    if (f == nullptr)
+        f = steal_fast();
+    if (f == nullptr)
         return false;
-    run_fiber(*static_cast<Fiber*>(p.task->executor_data), now);
+    run_fast(*f);
     return true;
+}
+
+Fiber* Worker::steal_fast() {
+    for (int v : victims_) {
+        Worker& w = *rt.workers[static_cast<size_t>(v)];
+        if (w.deque.empty_hint())
+            continue;
+        if (Fiber* f = w.deque.steal()) {
+            fast_steals.store(fast_steals.load(std::memory_order_relaxed) + 1,
+                              std::memory_order_relaxed);
+            return f;
+        }
+    }
+    return nullptr;
+}
+
+bool Worker::fast_work_elsewhere() const noexcept {
+    for (int v : victims_)
+        if (!rt.workers[static_cast<size_t>(v)]->deque.empty_hint())
+            return true;
+    return false;
+}
+
+void Worker::run_fast(Fiber& f) {
+    f.run_state.store(RunState::Running, std::memory_order_relaxed);
+    tls_fiber = &f;
+    Outcome o = f.run();
+    tls_fiber = nullptr;
+    if (o == Outcome::Exit) {
+        fast_tasks.store(fast_tasks.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+        f.finish();
+        rt.on_fast_exit(*this, f);
+        f.release();
+        return;
+    }
+    if (o == Outcome::Block && std::exchange(f.fast_join, false)) {
+        // Waiting for a task it joined (fork-join's common case): it stays
+        // off the core; its wake pushes it back on a deque (fast_wake).
+        RunState expected = RunState::Running;
+        if (!f.run_state.compare_exchange_strong(expected, RunState::Blocked,
+                                                 std::memory_order_acq_rel)) {
+            // Woken while it was still running here.
+            SCHEDKIT_CHECK(expected == RunState::WakePending, "fiber run state corrupt");
+            f.run_state.store(RunState::Queued, std::memory_order_relaxed);
+            deque.push(&f);
+        }
+        return;
+    }
+    // It blocked or yielded: from now on it is a core task, the running
+    // one of this CPU, and the slice ends as any core task's does.
+    fast_promoted.store(fast_promoted.load(std::memory_order_relaxed) + 1,
+                        std::memory_order_relaxed);
+    uint64_t now = rt.now_ns();
+    enter_read();
+    rt.sched.adopt_running(cpu, f.task, now);
+    last_now_ = now;
+    if (after_run(f, o, now))
+        run_fiber(f, now);
 }
 
 void Worker::run_fiber(Fiber& f, uint64_t start) {
@@ -213,54 +306,60 @@ void Worker::run_fiber(Fiber& f, uint64_t start) {
         last_now_ = end;
         if (rt.recorder)
             rt.recorder->on_run(cpu, f.task, start, end);
-        // Left by the next schedule_once() after its pick (or by this
-        // loop before the task runs on).
+        // Left by the next schedule_once() after its pick (or by
+        // after_run() before the task runs on).
         enter_read();
-        switch (o) {
-            case Outcome::Yield:
-                service(end);
-                // The core decides, as for the simulator at the end of a
-                // quantum: a fresh slice, no switch, unless others wait, a
-                // push is pending or the policy wants the task elsewhere.
-                if (rt.sched.after_slice(cpu) == Scheduler::SliceAction::Continue) {
-                    leave_read();
-                    last_now_ = 0;
-                    start = end;
-                    continue;
-                }
-                rt.sched.put_prev(cpu, end);
-                nudge_idle_worker(end);
-                return;
-            case Outcome::Block: {
-                rt.sched.block(cpu, end);
-                RunState expected = RunState::Running;
-                if (!f.run_state.compare_exchange_strong(expected, RunState::Blocked,
-                                                         std::memory_order_acq_rel)) {
-                    // Woken while it was still running here: wake it now.
-                    SCHEDKIT_CHECK(expected == RunState::WakePending, "fiber run state corrupt");
-                    f.run_state.store(RunState::Queued, std::memory_order_relaxed);
-                    rt.sched.wake(f.task, end);
-                }
-                return;
+        if (!after_run(f, o, end))
+            return;
+        start = end;
+    }
+}
+
+bool Worker::after_run(Fiber& f, Outcome o, uint64_t end) {
+    switch (o) {
+        case Outcome::Yield:
+            service(end);
+            // The core decides, as for the simulator at the end of a
+            // quantum: a fresh slice, no switch, unless others wait, a
+            // push is pending or the policy wants the task elsewhere.
+            if (rt.sched.after_slice(cpu) == Scheduler::SliceAction::Continue) {
+                leave_read();
+                last_now_ = 0;
+                return true;
             }
-            case Outcome::Exit: {
-                bool is_thread = f.task.is_thread;
-                rt.sched.exit(cpu, end);
-                if (rt.recorder)
-                    rt.recorder->on_exit(f.task, end);
-                f.finish();
-                rt.on_exit(*this, f, is_thread);
-                f.release();
-                return;
+            rt.sched.put_prev(cpu, end);
+            nudge_idle_worker(end);
+            return false;
+        case Outcome::Block: {
+            rt.sched.block(cpu, end);
+            RunState expected = RunState::Running;
+            if (!f.run_state.compare_exchange_strong(expected, RunState::Blocked,
+                                                     std::memory_order_acq_rel)) {
+                // Woken while it was still running here: wake it now.
+                SCHEDKIT_CHECK(expected == RunState::WakePending, "fiber run state corrupt");
+                f.run_state.store(RunState::Queued, std::memory_order_relaxed);
+                rt.sched.wake(f.task, end);
             }
+            return false;
+        }
+        case Outcome::Exit: {
+            bool is_thread = f.task.is_thread;
+            rt.sched.exit(cpu, end);
+            if (rt.recorder)
+                rt.recorder->on_exit(f.task, end);
+            f.finish();
+            rt.on_exit(*this, f, is_thread);
+            f.release();
+            return false;
         }
     }
+    return false;
 }
 
 bool Worker::has_work(uint64_t now) const noexcept {
     const RunQueue& rq = rt.sched.rq(cpu);
-    return inbox_pending.load(std::memory_order_relaxed) ||
-           rq.nr_queued.load(std::memory_order_relaxed) > 0 ||
+    return inbox_pending.load(std::memory_order_relaxed) || !deque.empty_hint() ||
+           fast_work_elsewhere() || rq.nr_queued.load(std::memory_order_relaxed) > 0 ||
            rq.push_to.load(std::memory_order_relaxed) >= 0 || timers.next_deadline() <= now ||
            (next_tick_ns != 0 && next_tick_ns <= now) ||
            rt.exit_workers.load(std::memory_order_relaxed);
@@ -328,6 +427,10 @@ void Worker::idle_wait() {
     for (int i = 0; !sleeping && now - start < rt.cfg.idle_spin_ns; ++i) {
         if (((i & 63) == 0 || poked.load(std::memory_order_acquire)) && has_work(now))
             return;
+        // Fast-path spawns come without a kick while this worker spins:
+        // look at the other deques more often (a read of two counters).
+        if ((i & 7) == 7 && fast_work_elsewhere())
+            return;
         spin_pause();
         if ((i & 63) == 63) {
             if (may_share_cpu)
@@ -341,7 +444,13 @@ void Worker::idle_wait() {
         }
     }
     uint32_t seq = futex_word.load(std::memory_order_acquire);
+    // Cleared before parking: the fast path's spawns wake only workers
+    // whose `poked` is clear (one kick per parking, RuntimeCore::
+    // wake_one_parked). Work published before a kick that this clear
+    // erases is seen by the check below.
+    poked.store(false, std::memory_order_relaxed);
     parked.store(true, std::memory_order_relaxed);
+    rt.parked_workers.fetch_add(1, std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_seq_cst);
     now = rt.now_ns();
     if (!has_work(now)) {
@@ -350,6 +459,7 @@ void Worker::idle_wait() {
         if (deadline > now)
             futex_wait(futex_word, seq, deadline == UINT64_MAX ? UINT64_MAX : deadline - now);
     }
+    rt.parked_workers.fetch_sub(1, std::memory_order_relaxed);
     parked.store(false, std::memory_order_relaxed);
     idle_ns.store(idle_ns.load(std::memory_order_relaxed) + (rt.now_ns() - start),
                   std::memory_order_relaxed);

@@ -285,7 +285,8 @@ std::string HostShare::json() const {
 }
 
 RealRunResult run_workload(const WorkloadSpec& spec, const RealRunConfig& config) {
-    Runtime rt(config.runtime);
+    // The summary `schedkit run` prints needs the recorder.
+    Runtime rt(Runtime::Config(config.runtime).with_record(true));
     check_against(spec, rt.scheduler().topology());
     uint64_t seed = config.seed.value_or(spec.seed);
     RunContext ctx(spec, rt, config.scale, seed);

@@ -153,6 +153,10 @@ struct Fiber : Pooled {
     std::atomic<bool> cancel_requested{false};
     std::atomic<RunState> run_state{RunState::Queued};
     std::atomic<int> refs{1};
+    // fast_join: the fiber is suspending in a join wait (set by
+    // JoinAwaiter). A fast-path task blocked that way stays off the core
+    // (docs/runtime.md, "The fast path"). Owned by the running worker.
+    bool fast_join = false;
 
     void add_ref() noexcept { refs.fetch_add(1, std::memory_order_relaxed); }
     void release() noexcept {
