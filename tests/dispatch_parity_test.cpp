@@ -220,15 +220,17 @@ TEST_P(DispatchParity, LocalSpawnsWakeAnIdleCpuToSteal) {
 // `static` takes over, and the old policy's pending re-place requests die
 // with it.
 TEST_P(DispatchParity, SwitchToStaticReturnsTasksToTheirOriginalCpus) {
-    auto work = test::group("work", 2, {test::run(30 * kMs)});
+    // Long enough phases that a loaded machine still ticks the gathering
+    // policy (1 ms period) before the switch at 50 ms.
+    auto work = test::group("work", 2, {test::run(120 * kMs)});
     RunSummary s =
         run_spec(GetParam(), test::spec({work}), [] { return std::make_unique<GatherPolicy>(); },
-                 kMs, {{10 * kMs, "static"}});
+                 kMs, {{50 * kMs, "static"}});
     EXPECT_EQ(s.completed, 2u);
     EXPECT_GE(s.migrations, 2u) << "gathered and returned: at least two moves";
     // Gathered, CPU 1 would run only until the first tick (about 1 ms);
-    // returned, it runs its task's remaining ~20 ms.
-    EXPECT_GT(s.cpus[1].busy_us, 10'000.0) << "the task never went back to CPU 1";
+    // returned, it runs its task's remaining ~95 ms.
+    EXPECT_GT(s.cpus[1].busy_us, 40'000.0) << "the task never went back to CPU 1";
 }
 
 // The switch drops the old policy's requests: a pending push and a

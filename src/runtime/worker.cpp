@@ -200,7 +200,13 @@ bool Worker::schedule_once() {
     // and no read-side section per task.
     if (fast_streak_ < 64 && rt.sched.rq(cpu).nr_queued.load(std::memory_order_relaxed) == 0 &&
         !inbox_pending.load(std::memory_order_relaxed)) {
-        if (Fiber* f = deque.pop()) {
+        // Its own deque first (the owner's size is exact: an empty pop,
+        // which costs a locked store, is skipped), then another worker's:
+        // a thief keeps taking stolen tasks without a full pass each.
+        Fiber* f = deque.empty_hint() ? nullptr : deque.pop();
+        if (f == nullptr && fast_streak_ > 0)
+            f = steal_fast();
+        if (f != nullptr) {
             ++fast_streak_;
             leave_read();  // task code never runs in a read-side section
             run_fast(*f);
@@ -225,11 +231,12 @@ bool Worker::schedule_once() {
         return true;
     }
     // Nothing in the core for this CPU: its own deque, then other workers'.
-    Fiber* f = deque.pop();
+    Fiber* f = deque.empty_hint() ? nullptr : deque.pop();
     if (f == nullptr)
         f = steal_fast();
     if (f == nullptr)
         return false;
+    fast_streak_ = 1;  // the next passes try the deques first
     run_fast(*f);
     return true;
 }
