@@ -1,0 +1,154 @@
+// fast_path_test.cpp: the runtime's fast path (docs/runtime.md, "The fast
+// path"): fork-join runs on the per-worker deques and ends there, a task
+// that sleeps or yields joins the core, a join wait stays off the core and
+// is still cancellable, and every task is accounted for.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <optional>
+
+#include "runtime_support.h"
+#include "schedkit/runtime.h"
+#include "schedkit/sync.h"
+
+namespace schedkit {
+namespace {
+
+using namespace std::chrono_literals;
+using test::Watchdog;
+
+Job<uint64_t> fib(int n) {
+    if (n < 2)
+        co_return static_cast<uint64_t>(n);
+    auto left = spawn(fib(n - 1));
+    uint64_t right = co_await fib(n - 2);
+    co_return co_await left + right;
+}
+
+struct FastCounts {
+    uint64_t tasks = 0, steals = 0, promoted = 0;
+};
+FastCounts fast_counts(const Runtime& rt) {
+    FastCounts c;
+    for (const WorkerStats& w : rt.stats().workers) {
+        c.tasks += w.fast_tasks;
+        c.steals += w.fast_steals;
+        c.promoted += w.fast_promoted;
+    }
+    return c;
+}
+
+class FastPath : public ::testing::TestWithParam<int> {};
+
+std::string workers_name(const ::testing::TestParamInfo<int>& p) {
+    return std::to_string(p.param) + "w";
+}
+
+INSTANTIATE_TEST_SUITE_P(Workers, FastPath, ::testing::Values(1, 2, 4), workers_name);
+
+// fib(18): 8,361 tasks, every one spawned from a task with default options.
+TEST_P(FastPath, ForkJoinRunsOnTheDequesAndEndsThere) {
+    Watchdog wd(60s);
+    Runtime rt(test::test_config(GetParam(), "steal"));
+    EXPECT_EQ(rt.block_on(fib(18)), 2584u);
+    StopReport r = rt.stop();
+    EXPECT_EQ(r.completed, r.spawned);
+    FastCounts c = fast_counts(rt);
+    // Every fib task but the root (spawned from outside) is a fast task;
+    // none sleeps or yields, so none joins the core.
+    EXPECT_EQ(c.tasks, r.spawned - 1);
+    EXPECT_EQ(c.promoted, 0u);
+    EXPECT_EQ(rt.scheduler().spawned(), 1u) << "only the root went through the core";
+    RuntimeStats s = rt.stats();
+    EXPECT_EQ(s.summary.spawned, r.spawned);
+    EXPECT_EQ(s.summary.completed, r.spawned);
+}
+
+// A fast task that sleeps or yields joins the core then, and still ends.
+TEST_P(FastPath, SleepingOrYieldingTasksJoinTheCore) {
+    Watchdog wd(60s);
+    Runtime rt(test::test_config(GetParam(), "steal"));
+    int sum = rt.block_on([]() -> Job<int> {
+        auto a = spawn([]() -> Job<int> {
+            co_await sleep_for(1ms);
+            co_return 1;
+        });
+        auto b = spawn([]() -> Job<int> {
+            co_await yield();
+            co_return 2;
+        });
+        auto c = spawn([]() -> Job<int> { co_return 3; });
+        co_return co_await a + co_await b + co_await c;
+    }());
+    EXPECT_EQ(sum, 6);
+    StopReport r = rt.stop();
+    EXPECT_EQ(r.spawned, 4u);
+    EXPECT_EQ(r.completed, 4u);
+    FastCounts c = fast_counts(rt);
+    EXPECT_EQ(c.promoted, 2u) << "the sleeper and the yielder join the core";
+    EXPECT_EQ(rt.scheduler().spawned(), 3u) << "root, sleeper, yielder";
+    EXPECT_EQ(rt.scheduler().alive(), 0u);
+}
+
+// A fast task waiting on a join is off the core, yet cancel() from a plain
+// thread still ends its wait (through a worker's inbox), and the task it
+// joined goes on to finish.
+TEST_P(FastPath, AJoinWaitOffTheCoreIsCancellable) {
+    Watchdog wd(60s);
+    Runtime rt(test::test_config(GetParam(), "steal"));
+    rt.start();
+    Event release;
+    std::atomic<bool> parent_waiting{false};
+    std::optional<JoinHandle<int>> parent;
+    std::atomic<bool> parent_ready{false};
+    auto root = rt.spawn([&]() -> Job<int> {
+        parent.emplace(spawn([&]() -> Job<int> {
+            auto child = spawn([&]() -> Job<int> {
+                co_await release.wait();  // a primitive: joins the core
+                co_return 7;
+            });
+            parent_waiting.store(true);
+            co_return co_await child;  // a join: stays off the core
+        }));
+        parent_ready.store(true);
+        co_return 0;
+    });
+    EXPECT_EQ(root.get(), 0);
+    ASSERT_TRUE(test::wait_until([&] { return parent_ready.load() && parent_waiting.load(); }));
+    parent->cancel();
+    EXPECT_THROW(parent->get(), Cancelled);
+    release.set();
+    StopReport r = rt.stop();
+    EXPECT_EQ(r.spawned, 3u);
+    EXPECT_EQ(r.cancelled, 1u);
+    EXPECT_EQ(r.completed, 2u);
+}
+
+// The policy's opt-in decides: steal:fast_path=false sends every spawn
+// through the core; a switch away from steal mid-run loses nothing.
+TEST(FastPathPolicy, OffWhenThePolicyDoesNotOptIn) {
+    Watchdog wd(60s);
+    Runtime rt(test::test_config(2, "steal:fast_path=false"));
+    EXPECT_EQ(rt.block_on(fib(12)), 144u);
+    StopReport r = rt.stop();
+    EXPECT_EQ(fast_counts(rt).tasks, 0u);
+    EXPECT_EQ(rt.scheduler().spawned(), r.spawned);
+}
+
+TEST(FastPathPolicy, SwitchingPoliciesMidForkJoinLosesNothing) {
+    Watchdog wd(60s);
+    Runtime rt(test::test_config(2, "steal"));
+    rt.start();
+    auto h = rt.spawn(fib(20));
+    EXPECT_TRUE(rt.set_policy("fair").ok);
+    EXPECT_TRUE(rt.set_policy("steal").ok);
+    EXPECT_EQ(h.get(), 6765u);
+    StopReport r = rt.stop();
+    EXPECT_EQ(r.completed, r.spawned);
+    EXPECT_EQ(rt.scheduler().alive(), 0u);
+}
+
+}  // namespace
+}  // namespace schedkit
