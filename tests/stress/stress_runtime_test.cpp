@@ -161,10 +161,6 @@ TEST(StressRuntime, Story2ThousandsOfRandomSwitches) {
 // Story 2, second half: after a switch to static every never-blocking
 // thread is back on its original CPU.
 TEST(StressRuntime, Story2ThreadsBackOnOriginalCpuAfterStatic) {
-    if (std::getenv("SCHEDKIT_STORY2_RUNTIME") == nullptr)
-        GTEST_SKIP() << "known bug (issue #10, item 3): in the runtime, threads that poll without "
-                        "blocking stay off their original CPU after dynamic -> static; enable "
-                        "when the #10 fix is on main";
     Runtime rt(test::test_config(kWorkers, "static"));
     std::atomic<uint64_t> progress{0};
     auto wd = watch(rt, progress);
