@@ -16,6 +16,7 @@
 #include "schedkit/coro.h"
 #include "schedkit/cpuset.h"
 #include "schedkit/error.h"
+#include "schedkit/plugin_loader.h"
 #include "schedkit/report.h"
 #include "schedkit/scheduler.h"
 #include "schedkit/topology.h"
@@ -236,6 +237,12 @@ class Runtime {
     // set_policy(policy) switches to a policy object (a user's own Policy
     // subclass) the same way. A null policy throws std::invalid_argument.
     SwitchResult set_policy(std::unique_ptr<Policy> policy);
+    // load_plugin() loads a policy plug-in (schedkit/plugin_loader.h) so
+    // that set_policy() accepts its name; unload_plugin() drops it (the
+    // policies made from it are freed after an RCU grace period, then the
+    // shared object is closed). Neither waits for anything. Thread-safe.
+    PluginInfo load_plugin(const std::string& path);
+    bool unload_plugin(const std::string& name);
     // policy_name() is the active policy's name. Thread-safe.
     std::string policy_name() const;
 

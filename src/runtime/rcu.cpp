@@ -1,6 +1,7 @@
 // rcu.cpp: liburcu (memb flavour) glue and the per-thread runtime context.
 #include <urcu/urcu-memb.h>
 
+#include "core/check.h"
 #include "runtime/runtime_core.h"
 
 namespace schedkit::detail {
@@ -10,6 +11,8 @@ namespace {
 // Whether this thread is a registered RCU reader, and how deep it is in
 // RcuThreadScopes (a worker is registered for its whole life).
 thread_local int tls_rcu_depth = 0;
+// How deep this thread is in read-side sections (RcuRead).
+thread_local int tls_read_depth = 0;
 
 // RetiredPolicy carries a policy to its call_rcu callback.
 struct RetiredPolicy {
@@ -38,9 +41,11 @@ void rcu_unregister_worker() {
 
 void rcu_read_lock_() noexcept {
     urcu_memb_read_lock();
+    ++tls_read_depth;
 }
 
 void rcu_read_unlock_() noexcept {
+    --tls_read_depth;
     urcu_memb_read_unlock();
 }
 
@@ -52,6 +57,12 @@ void retire_policy_after_grace_period(Policy* p) {
 }
 
 void rcu_flush() {
+    // Story 4: a grace-period wait from inside a read-side section waits on
+    // itself forever, and one from a worker stalls every task on it. Both
+    // are bugs; stop with a message instead of hanging.
+    SCHEDKIT_CHECK(tls_read_depth == 0,
+                   "RCU grace-period wait inside a read-side section: it would wait on itself");
+    SCHEDKIT_CHECK(current_worker() == nullptr, "RCU grace-period wait from a runtime worker");
     urcu_memb_barrier();
 }
 

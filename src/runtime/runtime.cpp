@@ -510,6 +510,12 @@ SwitchResult Runtime::set_policy(std::unique_ptr<Policy> policy) {
 std::string Runtime::policy_name() const {
     return core_->policy_name();
 }
+PluginInfo Runtime::load_plugin(const std::string& path) {
+    return schedkit::load_plugin(path);
+}
+bool Runtime::unload_plugin(const std::string& name) {
+    return schedkit::unload_plugin(name);
+}
 uint64_t Runtime::time_slice_ns() const {
     detail::RcuThreadScope scope;
     detail::RcuRead r;

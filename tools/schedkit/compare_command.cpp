@@ -46,6 +46,7 @@ std::vector<std::string> split_policies(const std::string& list) {
 }
 
 int run_compare(const CompareArgs& args) {
+    load_plugins(args.workload.plugins);
     std::vector<std::string> policies = split_policies(args.policies);
     for (const std::string& p : policies) {
         if (p.empty())

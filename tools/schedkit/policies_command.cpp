@@ -5,6 +5,7 @@
 
 #include "commands.h"
 #include "schedkit/policy_registry.h"
+#include "workload_args.h"
 
 namespace schedkit::cli {
 
@@ -12,10 +13,12 @@ namespace {
 
 struct PoliciesArgs {
     std::string spec;  // empty: all
+    std::vector<std::string> plugins;
     bool json = false;
 };
 
 int run_policies(const PoliciesArgs& args) {
+    load_plugins(args.plugins);
     std::string only;
     if (!args.spec.empty()) {
         make_policy(args.spec, "policy");  // bad name or option: InputError, status 2
@@ -52,6 +55,7 @@ void add_policies_command(CLI::App& app, Command& run) {
     CLI::App* cmd = app.add_subcommand("policies", "List the policies, their options and defaults");
     cmd->add_option("policy", args->spec,
                     "Show (and check) one policy, e.g. fair or fair:nr_migrate=16");
+    add_plugin_option(*cmd, args->plugins);
     cmd->add_flag("--json", args->json, "Print one JSON object instead of a table");
     cmd->callback([args, &run] { run = [args] { return run_policies(*args); }; });
 }

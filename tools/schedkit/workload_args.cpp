@@ -6,9 +6,22 @@
 #include <nlohmann/json.hpp>
 
 #include "schedkit/error.h"
+#include "schedkit/plugin_loader.h"
 #include "schedkit/policy_registry.h"
 
 namespace schedkit::cli {
+
+void add_plugin_option(CLI::App& cmd, std::vector<std::string>& plugins) {
+    cmd.add_option("--plugin", plugins,
+                   "Load a policy plug-in (shared object, docs/plugins.md); repeatable")
+        ->allow_extra_args(false)  // one path per --plugin: a positional after it is not a plug-in
+        ->take_all();
+}
+
+void load_plugins(const std::vector<std::string>& plugins) {
+    for (const std::string& p : plugins)
+        load_plugin(p);
+}
 
 void WorkloadArgs::add_to(CLI::App& cmd, bool with_policy) {
     cmd.add_option("spec", spec_path, "Workload spec (YAML), see docs/workload-format.md")
@@ -23,6 +36,7 @@ void WorkloadArgs::add_to(CLI::App& cmd, bool with_policy) {
             ->take_all();
         cmd.add_option("--trace", trace_path, "Write a Chrome/Perfetto trace JSON file");
     }
+    add_plugin_option(cmd, plugins);
     cmd.add_option("--seed", seed, "Random seed (default: the spec's)");
     cmd.add_option("--until", until, "Stop at this time, e.g. 2s");
     cmd.add_option("--quantum", quantum, "Time slice for every policy, e.g. 3ms");
@@ -30,6 +44,7 @@ void WorkloadArgs::add_to(CLI::App& cmd, bool with_policy) {
 }
 
 LoadedWorkload load(const WorkloadArgs& args) {
+    load_plugins(args.plugins);  // their policies may be named below
     LoadedWorkload w;
     if (!args.seed.empty()) {
         uint64_t v = 0;

@@ -26,10 +26,16 @@ struct WorkloadArgs {
     std::string until;                  // empty: run to completion
     std::string quantum;                // empty: the policy's
     std::string trace_path;
+    std::vector<std::string> plugins;  // --plugin PATH.so, loaded before any policy is read
     bool json = false;
 
     void add_to(CLI::App& cmd, bool with_policy);
 };
+
+// add_plugin_option() adds `--plugin PATH` (repeatable) to `cmd`;
+// load_plugins() loads them (InputError naming a bad one). docs/plugins.md.
+void add_plugin_option(CLI::App& cmd, std::vector<std::string>& plugins);
+void load_plugins(const std::vector<std::string>& plugins);
 
 // PolicySwitch is one validated --switch.
 struct PolicySwitch {
