@@ -30,6 +30,10 @@ struct RealRunConfig {
     // trace_path, when set, receives the Perfetto trace (written through a
     // temporary file and a rename).
     std::string trace_path;
+    // control_socket, when set, serves the JSON-RPC control socket there
+    // (schedkit/control.h) from before the first arrival until the run
+    // ends; a path that cannot be served throws InputError before the run.
+    std::string control_socket;
 };
 
 // HostShare is how much CPU the host actually gave the run's workers while

@@ -5,12 +5,14 @@
 #include <algorithm>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include <nlohmann/json.hpp>
 
 #include "core/check.h"
 #include "runtime/runtime_core.h"
+#include "schedkit/control.h"
 #include "schedkit/runtime_workload.h"
 #include "schedkit/thread.h"
 
@@ -288,6 +290,9 @@ RealRunResult run_workload(const WorkloadSpec& spec, const RealRunConfig& config
     // The summary `schedkit run` prints needs the recorder.
     Runtime rt(Runtime::Config(config.runtime).with_record(true));
     check_against(spec, rt.scheduler().topology());
+    std::optional<ControlServer> control;  // destroyed before the runtime
+    if (!config.control_socket.empty())
+        control.emplace(rt, config.control_socket);
     uint64_t seed = config.seed.value_or(spec.seed);
     RunContext ctx(spec, rt, config.scale, seed);
     Rng arrival_rng(seed);  // the simulator's stream: the same tasks at the same times
@@ -328,6 +333,7 @@ RealRunResult run_workload(const WorkloadSpec& spec, const RealRunConfig& config
         std::unique_lock lk(ctx.mu);
         ctx.all_done.wait_until(lk, until, [&] { return ctx.live == 0; });
     }
+    control.reset();  // no switches from outside while stopping
     close_threads(ctx, until);
     RealRunResult r;
     r.stop = rt.stop(std::chrono::nanoseconds(0));

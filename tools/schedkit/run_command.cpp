@@ -18,6 +18,7 @@ struct RunArgs {
     std::string cpus;         // host CPUs to bind workers to (list syntax)
     std::string scale = "1";  // multiplies every duration of the spec
     bool oversubscribe = false;
+    std::string control;      // JSON-RPC control socket path (docs/control.md), empty: none
 };
 
 double parse_scale(const std::string& text) {
@@ -60,6 +61,7 @@ int run_real(const RunArgs& args) {
         std::remove(args.workload.trace_path.c_str());
         cfg.trace_path = args.workload.trace_path;
     }
+    cfg.control_socket = args.control;
     RealRunResult r = run_workload(w.spec, cfg);
     fmt::print("{}\n", args.workload.json ? summary_json(r.summary) : summary_table(r.summary));
     if (!args.workload.json)
@@ -81,6 +83,8 @@ void add_run_command(CLI::App& app, Command& run) {
         ->capture_default_str();
     cmd->add_flag("--oversubscribe", args->oversubscribe,
                   "Allow a topology with more CPUs than the run has (workers time-share them)");
+    cmd->add_option("--control", args->control,
+                    "Serve JSON-RPC 2.0 on this Unix socket while running (schedkit ctl)");
     cmd->callback([args, &run] { run = [args] { return run_real(*args); }; });
 }
 
