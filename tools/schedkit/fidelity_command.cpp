@@ -28,6 +28,7 @@ struct FidelityArgs {
     std::string scale = "1";
     std::string seed;
     std::string quantum;
+    std::vector<std::string> plugins;  // --plugin PATH.so (docs/plugins.md)
     bool json = false;
 };
 
@@ -131,6 +132,7 @@ int run_fidelity(const FidelityArgs& args) {
     wa.policy = args.policy;
     wa.seed = args.seed;
     wa.quantum = args.quantum;
+    wa.plugins = args.plugins;
     wa.topology = "host";  // the spec's own machine is not the one we run on
     LoadedWorkload w = load(wa);
     CpuSet cpus = args.cpus.empty() ? host_cpus() : CpuSet::parse(args.cpus, "--cpus");
@@ -286,6 +288,7 @@ void add_fidelity_command(CLI::App& app, Command& run) {
         ->capture_default_str();
     cmd->add_option("--seed", args->seed, "Random seed (default: the spec's)");
     cmd->add_option("--quantum", args->quantum, "Time slice for the policy, e.g. 3ms");
+    add_plugin_option(*cmd, args->plugins);
     cmd->add_flag("--json", args->json, "Print one JSON object instead of a table");
     cmd->callback([args, &run] { run = [args] { return run_fidelity(*args); }; });
 }
