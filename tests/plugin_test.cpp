@@ -224,7 +224,8 @@ TEST(PluginCli, SimCompareRunAndPoliciesTakePlugins) {
     EXPECT_NE(cmp.out.find("\"wrr\""), std::string::npos) << cmp.out;
 
     auto run =
-        run_cli("run '" + spec + "' --plugin '" + wrr + "' --policy wrr --scale 0.02 --json");
+        run_cli("run '" + std::string(SCHEDKIT_SOURCE_DIR) + "/examples/workloads/balanced.yaml' " +
+                "--plugin '" + wrr + "' --policy wrr --scale 0.02 --json");
     ASSERT_EQ(run.status, 0) << run.err;
     auto r = nlohmann::json::parse(run.out);
     EXPECT_EQ(r["policy"], "wrr");
