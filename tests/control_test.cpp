@@ -118,10 +118,14 @@ TEST(Control, SocketServesStatsThreadsPoliciesAndPlugins) {
         r = call(path, R"({"jsonrpc":"2.0","method":"get_stats","id":3})");
         EXPECT_EQ(r["result"]["policy"], "fair");
         EXPECT_EQ(r["result"]["workers"].size(), 2u);
-        r = call(path, R"({"jsonrpc":"2.0","method":"get_threads","id":4})");
-        bool found = false;
-        for (const auto& t : r["result"])
-            found |= t["name"] == "ctl-thread";
+        // Listed once it has run on a worker (it may not have yet on a loaded machine).
+        bool found = test::wait_until([&] {
+            r = call(path, R"({"jsonrpc":"2.0","method":"get_threads","id":4})");
+            for (const auto& t : r["result"])
+                if (t["name"] == "ctl-thread")
+                    return true;
+            return false;
+        });
         EXPECT_TRUE(found) << r.dump();
         r = call(path, std::string(R"({"jsonrpc":"2.0","method":"load_plugin","params":[")") +
                            SCHEDKIT_PLUGIN_WRR + R"("],"id":5})");
