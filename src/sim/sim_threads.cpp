@@ -55,7 +55,7 @@ bool ThreadDriver::advance(int cpu, SimTask& st) {
             }
             const Step& s = behavior[t.step++];
             if (s.kind == Step::Kind::Run) {
-                st.remaining_ns = host_.host_scaled(s.duration.sample(host_.host_rng()));
+                st.remaining_ns = host_.host_scaled(s.duration.sample(host_.host_rng(st)));
                 host_.host_work(st.remaining_ns);
                 if (st.remaining_ns > 0)
                     return true;
@@ -74,7 +74,7 @@ bool ThreadDriver::advance(int cpu, SimTask& st) {
             uint64_t every = std::max<uint64_t>(host_.host_scaled(pollers[i].every_ns), 1);
             t.next_poll_ns[i] = std::max(t.next_poll_ns[i] + every, now + 1);
             ++polls_;
-            st.remaining_ns = host_.host_scaled(pollers[i].run.sample(host_.host_rng()));
+            st.remaining_ns = host_.host_scaled(pollers[i].run.sample(host_.host_rng(st)));
             host_.host_work(st.remaining_ns);
             polled = st.remaining_ns > 0;
         }

@@ -16,7 +16,9 @@ namespace schedkit::sim {
 class ThreadHost {
   public:
     virtual uint64_t host_now() const = 0;
-    virtual Rng& host_rng() = 0;
+    // host_rng() is the random stream `st` draws from (a task's own stream
+    // once tasks have one; the run's single stream before).
+    virtual Rng& host_rng(SimTask& st) = 0;
     virtual uint64_t host_scaled(uint64_t ns) const = 0;
     virtual SimTask& host_task(uint32_t index) = 0;
     // host_block() blocks the task running on `cpu`.

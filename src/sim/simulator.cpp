@@ -357,7 +357,7 @@ struct Simulator::Impl final : ExecutorHooks, sim::ThreadHost {
     // sim::ThreadHost, for the lightweight threads (sim_threads.cpp).
     std::unique_ptr<sim::ThreadDriver> threads;
     uint64_t host_now() const override { return now; }
-    Rng& host_rng() override { return rng; }
+    Rng& host_rng(SimTask& /*st*/) override { return rng; }
     uint64_t host_scaled(uint64_t ns) const override { return scaled(ns); }
     SimTask& host_task(uint32_t index) override { return tasks[index]; }
     void host_block(int cpu) override { sched.block(cpu, now); }
