@@ -15,6 +15,10 @@ namespace schedkit::spec_detail {
 
 namespace {
 
+// Bursts and MMPP states shorter than this many expected arrivals make the
+// draw loop step through millions of empty periods per arrival.
+constexpr double kMinArrivalsPerCycle = 1e-4;
+
 constexpr std::string_view kDistributions =
     "exactly one of exp, uniform, normal, lognormal, pareto, empirical, bimodal";
 
@@ -274,6 +278,15 @@ Arrival SpecParser::arrival(const Entry& e, bool& from_trace) const {
             a.off = duration(*off);
             if (!(a.on.mean_ns() > 0))
                 fail(on->value_loc(), "'on' periods have length 0", "on periods of mean above 0");
+            // Drawing walks period by period: a burst must hold a fair
+            // fraction of an arrival, or a few arrivals take billions of steps.
+            if (a.rate_per_s * a.on.mean_ns() / 1e9 < kMinArrivalsPerCycle)
+                fail(
+                    on->value_loc(),
+                    fmt::format("on periods of {:.0f} ns hold only {:.2g} arrivals each at rate {}",
+                                a.on.mean_ns(), a.rate_per_s * a.on.mean_ns() / 1e9, a.rate_per_s),
+                    fmt::format("on periods long enough for {} arrivals at the rate",
+                                kMinArrivalsPerCycle));
         }
     } else if (kind == "period") {
         a.kind = Arrival::Kind::Periodic;
@@ -321,6 +334,16 @@ void SpecParser::mmpp(const Entry& rates, const Entry* dwell, Arrival& a) const 
     }
     if (!any)
         fail(rates.value_loc(), "every rate is 0", "at least one state with a rate above 0");
+    // As for bursts: one cycle through the states must expect a fair
+    // fraction of an arrival.
+    double per_cycle = 0;
+    for (size_t i = 0; i < a.rates.size(); ++i)
+        per_cycle += a.rates[i] * static_cast<double>(a.dwell_ns[i]) / 1e9;
+    if (per_cycle < kMinArrivalsPerCycle)
+        fail(dwell->value_loc(),
+             fmt::format("one cycle through the states expects only {:.2g} arrivals", per_cycle),
+             fmt::format("dwell times long enough for {} arrivals per cycle at the rates",
+                         kMinArrivalsPerCycle));
 }
 
 }  // namespace schedkit::spec_detail
