@@ -2,6 +2,7 @@
 #include "sim/sim_threads.h"
 
 #include <algorithm>
+#include <atomic>
 
 namespace schedkit::sim {
 
@@ -14,6 +15,9 @@ void ThreadDriver::add(SimTask& st) {
     for (const Poller& p : st.group->pollers)
         t.next_poll_ns.push_back(host_.host_now() + host_.host_scaled(p.every_ns));
     st.thread = static_cast<int32_t>(threads_.size());
+    // Policies treat threads as the runtime marks them (dynamic balances
+    // them by the work they do, static returns them home).
+    st.task.is_thread = true;
     by_group_[static_cast<size_t>(st.task.group)].push_back(t.task);
     threads_.push_back(std::move(t));
 }
@@ -41,6 +45,15 @@ void ThreadDriver::maybe_close(int cpu) {
     }
 }
 
+// count_work() counts a message's or poll's burst as work: in the run's
+// lower bound, and in Task::work_ns, which thread-style policies balance by
+// (the runtime adds it as the burst runs; here it is added when it starts).
+void ThreadDriver::count_work(SimTask& st) {
+    host_.host_work(st.remaining_ns);
+    std::atomic_ref<uint64_t>(st.task.work_ns)
+        .fetch_add(st.remaining_ns, std::memory_order_relaxed);
+}
+
 bool ThreadDriver::advance(int cpu, SimTask& st) {
     Thread& t = threads_[static_cast<size_t>(st.thread)];
     const std::vector<Step>& behavior = st.group->behavior;
@@ -56,7 +69,7 @@ bool ThreadDriver::advance(int cpu, SimTask& st) {
             const Step& s = behavior[t.step++];
             if (s.kind == Step::Kind::Run) {
                 st.remaining_ns = host_.host_scaled(s.duration.sample(host_.host_rng(st)));
-                host_.host_work(st.remaining_ns);
+                count_work(st);
                 if (st.remaining_ns > 0)
                     return true;
             } else if (s.kind == Step::Kind::Send) {
@@ -75,7 +88,7 @@ bool ThreadDriver::advance(int cpu, SimTask& st) {
             t.next_poll_ns[i] = std::max(t.next_poll_ns[i] + every, now + 1);
             ++polls_;
             st.remaining_ns = host_.host_scaled(pollers[i].run.sample(host_.host_rng(st)));
-            host_.host_work(st.remaining_ns);
+            count_work(st);
             polled = st.remaining_ns > 0;
         }
         if (polled)

@@ -76,6 +76,7 @@ class ThreadDriver {
     };
 
     void maybe_close(int cpu);
+    void count_work(SimTask& st);
 
     const WorkloadSpec& spec_;
     ThreadHost& host_;
