@@ -221,6 +221,7 @@ int run_fidelity(const FidelityArgs& args) {
         out["policy"] = args.policy;
         out["cpus"] = cpus.to_string();
         out["topology"] = topo.source();
+        out["spec_topology"] = w.spec.topology ? Json(*w.spec.topology) : Json(nullptr);
         out["repeat"] = args.repeat;
         out["scale"] = scale;
         Json diff = Json::object();
@@ -242,6 +243,9 @@ int run_fidelity(const FidelityArgs& args) {
     fmt::print("fidelity    {} under {} on host CPUs {} ({} CPUs), scale {}, {} real run{}\n",
                w.spec.name, args.policy, cpus.to_string(), ncpu, scale, args.repeat,
                args.repeat == 1 ? "" : "s");
+    if (w.spec.topology)
+        fmt::print("            (the spec's topology '{}' is not used: both ran on these CPUs)\n",
+                   *w.spec.topology);
     fmt::print("\n{:<28} {:>12} {:>12} {:>12} {:>8}\n", "figure", "sim", "run", "run - sim", "%");
     for (const Row& r : c.rows()) {
         std::string unit = r.unit.empty() ? "" : " " + r.unit;
