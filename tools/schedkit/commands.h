@@ -16,5 +16,8 @@ void add_sim_command(CLI::App& app, Command& run);
 void add_policies_command(CLI::App& app, Command& run);
 void add_compare_command(CLI::App& app, Command& run);
 void add_run_command(CLI::App& app, Command& run);
+void add_sweep_command(CLI::App& app, Command& run);
+void add_merge_command(CLI::App& app, Command& run);
+void add_report_command(CLI::App& app, Command& run);
 
 }  // namespace schedkit::cli
