@@ -9,7 +9,29 @@ PACKAGES=(
   libfmt-dev libspdlog-dev libgtest-dev libgmock-dev librapidcheck-dev
   libbenchmark-dev libtbb-dev libconcurrentqueue-dev
   libtracecmd-dev libtraceevent-dev libtracefs-dev trace-cmd
+  chromium
 )
+# npm for the report's JavaScript: Debian's packages, unless an npm (say a
+# nodejs that bundles it) is already on PATH.
+if ! command -v npm >/dev/null 2>&1; then
+  PACKAGES+=(nodejs npm)
+fi
+
+# install_js: the plotting libraries `schedkit report` inlines, pinned by
+# third_party/js/package-lock.json, into the git-ignored node_modules there.
+install_js() {
+  local dir
+  dir="$(cd "$(dirname "$0")/.." && pwd)/third_party/js"
+  if [ -f "$dir/node_modules/.package-lock.json" ] &&
+     [ "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ]; then
+    return 0
+  fi
+  echo "install-deps: npm ci in third_party/js (Vega, Vega-Lite, vega-embed)"
+  if ! (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null); then
+    echo "install-deps: error: 'npm ci' in $dir failed (is the npm registry reachable?)" >&2
+    exit 1
+  fi
+}
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -18,6 +40,7 @@ for p in "${PACKAGES[@]}"; do
   fi
 done
 if [ ${#missing[@]} -eq 0 ]; then
+  install_js
   exit 0
 fi
 
@@ -44,3 +67,4 @@ if ! $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"; then
   echo "install-deps: error: 'apt-get install ${missing[*]}' failed" >&2
   exit 1
 fi
+install_js

@@ -18,5 +18,8 @@ void add_compare_command(CLI::App& app, Command& run);
 void add_run_command(CLI::App& app, Command& run);
 void add_fidelity_command(CLI::App& app, Command& run);
 void add_ctl_command(CLI::App& app, Command& run);
+void add_sweep_command(CLI::App& app, Command& run);
+void add_merge_command(CLI::App& app, Command& run);
+void add_report_command(CLI::App& app, Command& run);
 
 }  // namespace schedkit::cli

@@ -7,6 +7,7 @@
 
 #include "commands.h"
 #include "compare_seeds.h"
+#include "compare_split.h"
 #include "progress.h"
 #include "schedkit/error.h"
 #include "schedkit/policy_registry.h"
@@ -23,27 +24,6 @@ struct CompareArgs {
     ExperimentFlags experiment;
     std::string policies = "static,dynamic,fair,steal,governor";
 };
-
-// split_policies() splits "fair:nr_migrate=16,tick_us=500,steal" at the
-// commas between policies: a piece with '=' and no ':' is one more option
-// of the policy before it.
-std::vector<std::string> split_policies(const std::string& list) {
-    std::vector<std::string> out;
-    size_t pos = 0;
-    while (pos <= list.size()) {
-        size_t comma = list.find(',', pos);
-        std::string piece = list.substr(pos, comma == std::string::npos ? comma : comma - pos);
-        bool option = piece.find('=') != std::string::npos && piece.find(':') == std::string::npos;
-        if (option && !out.empty())
-            out.back() += "," + piece;
-        else
-            out.push_back(piece);
-        if (comma == std::string::npos)
-            break;
-        pos = comma + 1;
-    }
-    return out;
-}
 
 int run_compare(const CompareArgs& args) {
     load_plugins(args.workload.plugins);

@@ -8,26 +8,11 @@
 
 #include "compare_seeds.h"
 #include "schedkit/error.h"
+#include "sweep_grid.h"
 
 namespace schedkit::cli {
 
-namespace {
-
-// The table's columns: figure, header, decimals, scale (us -> ms).
-struct Column {
-    const char* figure;
-    const char* header;
-    int decimals;
-    double scale;
-};
-constexpr Column kColumns[] = {
-    {"makespan_us", "makespan_ms", 3, 1e3},   {"ratio_to_bound", "ratio", 4, 1},
-    {"imbalance_ratio", "imbalance", 3, 1},   {"migrations", "migrations", 1, 1},
-    {"context_switches", "ctx_switch", 1, 1}, {"wait_p99_us", "wait_p99_us", 1, 1},
-    {"response_p99_us", "resp_p99_us", 1, 1}, {"energy_j", "energy_j", 3, 1},
-};
-
-}  // namespace
+namespace {}  // namespace
 
 void check_csv_path(const std::string& path) {
     if (path.empty())
@@ -98,32 +83,7 @@ int run_compare_seeds(const LoadedWorkload& w, const std::vector<std::string>& p
             "half-width over seeds\n",
             w.spec.name, w.topo.source(), w.topo.num_cpus(), seeds.size(),
             seeds.size() == 1 ? "" : "s", seeds.front(), seeds.back());
-        // Columns as wide as their widest cell.
-        std::vector<std::vector<std::string>> cells(policies.size());
-        std::vector<size_t> width;
-        size_t name_width = 6;
-        for (const Column& c : kColumns)
-            width.push_back(std::string_view(c.header).size());
-        for (size_t pi = 0; pi < policies.size(); ++pi) {
-            name_width = std::max(name_width, policies[pi].size());
-            for (size_t ci = 0; ci < std::size(kColumns); ++ci) {
-                const Column& c = kColumns[ci];
-                cells[pi].push_back(
-                    plus_minus(estimate_of(aggregates[pi], c.figure), c.decimals, c.scale));
-                // "±" is two bytes and one column.
-                width[ci] = std::max(width[ci], cells[pi].back().size() - 1);
-            }
-        }
-        std::string header = fmt::format("{:<{}}", "policy", name_width);
-        for (size_t ci = 0; ci < std::size(kColumns); ++ci)
-            header += fmt::format("  {:>{}}", kColumns[ci].header, width[ci]);
-        fmt::print("{}\n", header);
-        for (size_t pi = 0; pi < policies.size(); ++pi) {
-            std::string line = fmt::format("{:<{}}", policies[pi], name_width);
-            for (size_t ci = 0; ci < std::size(kColumns); ++ci)
-                line += fmt::format("  {:>{}}", cells[pi][ci], width[ci] + 1);
-            fmt::print("{}\n", line);
-        }
+        print_estimates(policies, aggregates, "policy");
     }
     if (stopped) {
         fmt::print(stderr,

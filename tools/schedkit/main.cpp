@@ -26,6 +26,9 @@ int main(int argc, char** argv) {
     schedkit::cli::add_run_command(app, run);
     schedkit::cli::add_compare_command(app, run);
     schedkit::cli::add_fidelity_command(app, run);
+    schedkit::cli::add_sweep_command(app, run);
+    schedkit::cli::add_merge_command(app, run);
+    schedkit::cli::add_report_command(app, run);
     schedkit::cli::add_policies_command(app, run);
     schedkit::cli::add_ctl_command(app, run);
     std::string names;
