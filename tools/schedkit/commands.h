@@ -17,5 +17,7 @@ void add_policies_command(CLI::App& app, Command& run);
 void add_compare_command(CLI::App& app, Command& run);
 void add_run_command(CLI::App& app, Command& run);
 void add_fidelity_command(CLI::App& app, Command& run);
+void add_import_command(CLI::App& app, Command& run);
+void add_replay_command(CLI::App& app, Command& run);
 
 }  // namespace schedkit::cli
