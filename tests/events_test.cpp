@@ -2,6 +2,7 @@
 // counting semaphores.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -84,6 +85,32 @@ TEST(Events, AWaitNeverNotifiedIsUnfinished) {
     EXPECT_FALSE(r.completed);
     EXPECT_EQ(r.unfinished, 1u);
     EXPECT_EQ(r.summary.lost, 0u);
+}
+
+// Every shipped example writes back to a spec that writes the same text
+// again (a trace arrival, whose times live in a file, cannot be written).
+TEST(WorkloadWriter, ShippedExamplesRoundTrip) {
+    namespace fs = std::filesystem;
+    int written = 0;
+    for (const auto& f :
+         fs::directory_iterator(std::string(SCHEDKIT_SOURCE_DIR) + "/examples/workloads")) {
+        if (f.path().extension() != ".yaml")
+            continue;
+        SCOPED_TRACE(f.path().string());
+        WorkloadSpec s = parse_workload_file(f.path().string());
+        bool trace_arrival = false;
+        for (const GroupSpec& g : s.groups)
+            trace_arrival |= g.arrival.kind == Arrival::Kind::Trace;
+        if (trace_arrival) {
+            EXPECT_THROW(format_workload_yaml(s), std::invalid_argument);
+            continue;
+        }
+        std::string once = format_workload_yaml(s);
+        std::string twice = format_workload_yaml(parse_workload(once, "once.yaml"));
+        EXPECT_EQ(once, twice);
+        ++written;
+    }
+    EXPECT_GE(written, 4);
 }
 
 // `schedkit run` executes the same steps with the runtime's Semaphore.

@@ -13,7 +13,9 @@ namespace schedkit {
 // durations in the largest unit that keeps them exact, distributions in
 // their map forms. `comment` (one or more lines, may be empty) is written
 // first as '#' lines. Names must already be valid (group names
-// [A-Za-z0-9_-]+); the text is not checked again.
+// [A-Za-z0-9_-]+); the text is not checked again. A group whose arrival
+// comes from a file of timestamps (Arrival::Kind::Trace) cannot be written:
+// std::invalid_argument.
 std::string format_workload_yaml(const WorkloadSpec& spec, const std::string& comment = {});
 
 // format_duration() writes ns as "<n><unit>" in the largest unit of ns, us,

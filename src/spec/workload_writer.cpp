@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include <stdexcept>
+
 #include "schedkit/task.h"
 
 namespace schedkit {
@@ -19,18 +21,67 @@ std::string format_duration(uint64_t ns) {
 
 namespace {
 
+// number() writes a double so that reading it back gives the same value.
+std::string number(double v) {
+    return fmt::format("{}", v);
+}
+
 std::string duration_yaml(const Duration& d) {
+    auto ns = [](uint64_t v) { return format_duration(v); };
     switch (d.kind) {
         case Duration::Kind::Fixed:
-            return format_duration(d.a_ns);
+            return ns(d.a_ns);
         case Duration::Kind::Exp:
-            return fmt::format("{{exp: {}}}", format_duration(d.a_ns));
+            return fmt::format("{{exp: {}}}", ns(d.a_ns));
         case Duration::Kind::Uniform:
-            return fmt::format("{{uniform: [{}, {}]}}", format_duration(d.a_ns),
-                               format_duration(d.b_ns));
+            return fmt::format("{{uniform: [{}, {}]}}", ns(d.a_ns), ns(d.b_ns));
         case Duration::Kind::Normal:
-            return fmt::format("{{normal: [{}, {}]}}", format_duration(d.a_ns),
-                               format_duration(d.b_ns));
+            return fmt::format("{{normal: [{}, {}]}}", ns(d.a_ns), ns(d.b_ns));
+        case Duration::Kind::Pareto:
+            return fmt::format("{{pareto: {{min: {}, shape: {}{}}}}}", ns(d.a_ns), number(d.shape),
+                               d.b_ns != 0 ? ", max: " + ns(d.b_ns) : "");
+        case Duration::Kind::Lognormal:
+            return fmt::format("{{lognormal: [{}, {}]}}", ns(d.a_ns), ns(d.b_ns));
+        case Duration::Kind::Empirical: {
+            std::string out = "{empirical: [";
+            if (d.samples != nullptr)
+                for (size_t i = 0; i < d.samples->size(); ++i)
+                    out += (i == 0 ? "" : ", ") + ns((*d.samples)[i]);
+            return out + "]}";
+        }
+        case Duration::Kind::Bimodal:
+            return fmt::format("{{bimodal: {{low: {}, high: {}, p_high: {}}}}}", ns(d.a_ns),
+                               ns(d.b_ns), number(d.shape));
+    }
+    return {};
+}
+
+// arrival_yaml() writes a group's arrival, or "" for the default (all at 0).
+// A trace arrival has no inline form (its times come from a file whose
+// name the spec does not keep): std::invalid_argument.
+std::string arrival_yaml(const Arrival& a) {
+    auto start = [&] { return a.at_ns != 0 ? ", start: " + format_duration(a.at_ns) : ""; };
+    switch (a.kind) {
+        case Arrival::Kind::At:
+            return a.at_ns != 0 ? fmt::format("{{at: {}}}", format_duration(a.at_ns)) : "";
+        case Arrival::Kind::Poisson:
+            return fmt::format("{{rate: {}{}}}", number(a.rate_per_s), start());
+        case Arrival::Kind::Periodic:
+            return fmt::format("{{period: {}, jitter: {}{}}}", format_duration(a.period_ns),
+                               format_duration(a.jitter_ns), start());
+        case Arrival::Kind::Burst:
+            return fmt::format("{{rate: {}, on: {}, off: {}{}}}", number(a.rate_per_s),
+                               duration_yaml(a.on), duration_yaml(a.off), start());
+        case Arrival::Kind::Mmpp: {
+            std::string rates, dwell;
+            for (size_t i = 0; i < a.rates.size(); ++i)
+                rates += (i == 0 ? "" : ", ") + number(a.rates[i]);
+            for (size_t i = 0; i < a.dwell_ns.size(); ++i)
+                dwell += (i == 0 ? "" : ", ") + format_duration(a.dwell_ns[i]);
+            return fmt::format("{{rates: [{}], dwell: [{}]{}}}", rates, dwell, start());
+        }
+        case Arrival::Kind::Trace:
+            throw std::invalid_argument("format_workload_yaml: a trace arrival has no inline form");
     }
     return {};
 }
@@ -92,11 +143,8 @@ std::string format_workload_yaml(const WorkloadSpec& spec, const std::string& co
             out += fmt::format("    nice: {}\n", g.nice);
         if (!g.affinity.empty())
             out += fmt::format("    affinity: \"{}\"\n", g.affinity.to_string());
-        if (g.arrival.kind == Arrival::Kind::Poisson)
-            out += fmt::format("    arrival: {{rate: {}, start: {}}}\n", g.arrival.rate_per_s,
-                               format_duration(g.arrival.at_ns));
-        else if (g.arrival.at_ns != 0)
-            out += fmt::format("    arrival: {{at: {}}}\n", format_duration(g.arrival.at_ns));
+        if (std::string a = arrival_yaml(g.arrival); !a.empty())
+            out += fmt::format("    arrival: {}\n", a);
         if (g.repeat != 1)
             out += fmt::format("    repeat: {}\n", g.repeat);
         out += "    behavior:\n";
