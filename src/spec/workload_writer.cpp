@@ -108,6 +108,10 @@ std::string step_yaml(const WorkloadSpec& spec, const Step& s) {
                                spec.groups[static_cast<size_t>(s.spawn_group)].name,
                                s.spawn_count != 1 ? fmt::format(", count: {}", s.spawn_count) : "",
                                s.join ? ", join: true" : "");
+        case Step::Kind::Send:
+            return fmt::format("send: {{group: {}{}}}",
+                               spec.groups[static_cast<size_t>(s.spawn_group)].name,
+                               s.spawn_count != 1 ? fmt::format(", count: {}", s.spawn_count) : "");
         case Step::Kind::Exit:
             return "exit";
         case Step::Kind::Wait:
@@ -145,6 +149,14 @@ std::string format_workload_yaml(const WorkloadSpec& spec, const std::string& co
             out += fmt::format("    affinity: \"{}\"\n", g.affinity.to_string());
         if (std::string a = arrival_yaml(g.arrival); !a.empty())
             out += fmt::format("    arrival: {}\n", a);
+        if (g.thread)
+            out += "    thread: true\n";
+        if (!g.pollers.empty()) {
+            out += "    pollers:\n";
+            for (const Poller& p : g.pollers)
+                out += fmt::format("      - {{every: {}, run: {}}}\n", format_duration(p.every_ns),
+                                   duration_yaml(p.run));
+        }
         if (g.repeat != 1)
             out += fmt::format("    repeat: {}\n", g.repeat);
         out += "    behavior:\n";
