@@ -41,6 +41,38 @@ struct SimProgress {
     double fraction = 0;
 };
 
+// SegmentEnd says why a run segment (a stretch of one task on one CPU
+// without a switch) ended.
+enum class SegmentEnd : uint8_t {
+    Block,     // the task blocked (block, wait, join)
+    Exit,      // the task exited
+    Preempt,   // the task went back to a queue (time slice, push, re-home)
+    Continue,  // the task goes on running here (a new run step, or a fresh slice)
+    Stop,      // the run stopped (until_ns, max_events)
+};
+const char* segment_end_name(SegmentEnd e);
+
+// SimSegment is one run segment as the simulator ends it. `run_start` says
+// it began a run (the task was just picked; `wait_ns` is how long it had
+// waited runnable), not continued one.
+struct SimSegment {
+    int cpu = 0;
+    const Task* task = nullptr;
+    uint64_t start_ns = 0;
+    uint64_t end_ns = 0;
+    SegmentEnd why = SegmentEnd::Continue;
+    bool run_start = false;
+    uint64_t wait_ns = 0;
+};
+
+// SimListener sees every segment of a simulation, in the order they end
+// (per-task statistics, schedule recording). Called from run()'s thread.
+class SimListener {
+  public:
+    virtual ~SimListener() = default;
+    virtual void on_segment(const SimSegment& s) = 0;
+};
+
 // SimConfig are the simulator's knobs; defaults model a current x86 server.
 struct SimConfig {
     // context_switch_ns is CPU time spent switching to a different task.
@@ -78,6 +110,8 @@ struct SimConfig {
     // true, run() ends as if stopped by until_ns, and the result says
     // interrupted (a signal handler may set it).
     const std::atomic<bool>* stop = nullptr;
+    // listener, when set, sees every run segment (not owned; must outlive run()).
+    SimListener* listener = nullptr;
 };
 
 // SimResult is a finished simulation: its summary and whether it completed.
@@ -120,6 +154,9 @@ class Simulator {
 
     Scheduler& scheduler();
     const Recorder& recorder() const;
+    // clear_listener() detaches SimConfig::listener (after run(), when the
+    // listener is about to go).
+    void clear_listener();
 
   private:
     struct Impl;

@@ -47,7 +47,8 @@ struct TraceThread {
     std::vector<TraceBurst> bursts;
 
     uint64_t cpu_ns() const;
-    // cpu_changes() counts bursts on another CPU than the burst before.
+    // cpu_changes() counts bursts on another CPU than the burst before
+    // (bursts of no CPU time left out: they ran nowhere measurable).
     uint64_t cpu_changes() const;
 };
 

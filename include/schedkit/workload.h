@@ -68,14 +68,17 @@ struct Duration {
 struct Step {
     // Send queues messages to a thread group's lightweight threads (one
     // thread per message, round robin); each message runs that group's
-    // behavior on the thread.
-    enum class Kind : uint8_t { Run, Block, Spawn, Exit, Send };
+    // behavior on the thread. Wait and Notify use a named event (a counting
+    // semaphore, see docs/workload-format.md): notify adds a permit or wakes
+    // the longest waiter; wait takes a permit or blocks until one comes.
+    enum class Kind : uint8_t { Run, Block, Spawn, Exit, Send, Wait, Notify };
     Kind kind = Kind::Run;
     Duration duration;     // Run: CPU burst; Block: time blocked
     int spawn_group = -1;  // Spawn, Send: index into WorkloadSpec::groups
     int spawn_count = 1;   // Spawn: children, Send: messages per execution of this step
     bool join = false;     // Spawn: block until all these children exited
     SourceLoc loc;
+    int event = -1;  // Wait, Notify: index into WorkloadSpec::events
 };
 
 // Arrival says when a group's initial tasks appear.
@@ -146,6 +149,9 @@ struct WorkloadSpec {
     std::optional<std::string> topology;  // `topology:` (hwloc synthetic, XML, host)
     uint64_t seed = 1;
     std::vector<GroupSpec> groups;
+    // events are the names used by wait and notify steps, in order of first
+    // use; each starts with no permit.
+    std::vector<std::string> events;
 
     // group_index() finds a group by name, or -1.
     int group_index(std::string_view name) const;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -14,6 +15,7 @@
 #include "runtime/runtime_core.h"
 #include "schedkit/control.h"
 #include "schedkit/runtime_workload.h"
+#include "schedkit/sync.h"
 #include "schedkit/thread.h"
 
 namespace schedkit {
@@ -65,6 +67,8 @@ struct RunContext {
     std::condition_variable all_done;
     uint64_t live = 0;
     uint64_t last_exit_ns = 0;
+    // One semaphore per spec event (wait/notify steps), as the simulator's.
+    std::vector<std::unique_ptr<Semaphore>> events;
 
     uint64_t scaled(uint64_t ns) const {
         return static_cast<uint64_t>(std::llround(static_cast<double>(ns) * scale));
@@ -232,6 +236,12 @@ Job<void> run_task(RunContext& ctx, int group, uint64_t index) {
                 case Step::Kind::Send:
                     send_messages(ctx, s.spawn_group, s.spawn_count);
                     break;
+                case Step::Kind::Wait:
+                    co_await ctx.events[static_cast<size_t>(s.event)]->acquire();
+                    break;
+                case Step::Kind::Notify:
+                    ctx.events[static_cast<size_t>(s.event)]->release();
+                    break;
             }
         }
     }
@@ -295,6 +305,8 @@ RealRunResult run_workload(const WorkloadSpec& spec, const RealRunConfig& config
         control.emplace(rt, config.control_socket);
     uint64_t seed = config.seed.value_or(spec.seed);
     RunContext ctx(spec, rt, config.scale, seed);
+    for (size_t i = 0; i < spec.events.size(); ++i)
+        ctx.events.push_back(std::make_unique<Semaphore>(0));
     Rng arrival_rng(seed);  // the simulator's stream: the same tasks at the same times
     std::vector<TaskArrival> starts = draw_arrivals(spec, arrival_rng);
     // One timeline for the driver: arrivals and policy switches in order.

@@ -80,6 +80,9 @@ struct CpuState {
     bool resched_pending = false;
     bool eof = false;
     TaskId last_task = 0;  // for the context-switch cost
+    // The current segment starts a run (a pick), after waiting run_wait_ns.
+    bool run_start = false;
+    uint64_t run_wait_ns = 0;
     // Frequency: the speed of the current run segment, read from the run
     // queue's freq_level when the segment starts. A governor's change takes
     // effect at the next segment, i.e. within one time slice.

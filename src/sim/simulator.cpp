@@ -11,6 +11,7 @@
 #include "schedkit/governor.h"
 #include "sim/event_queue.h"
 #include "sim/expected_work.h"
+#include "sim/sim_events.h"
 #include "sim/sim_state.h"
 #include "sim/sim_threads.h"
 
@@ -48,6 +49,7 @@ struct Simulator::Impl final : ExecutorHooks, sim::ThreadHost {
     double expected_work_ns = 0;    // sim::expected_work_ns(spec), for progress
     uint64_t next_progress = 0;     // `processed` at the next progress call
     bool interrupted = false;       // cfg.stop ended the run
+    sim::EventTable sim_events;     // wait/notify steps
 
     Impl(const WorkloadSpec& s, Topology topo, std::unique_ptr<Policy> policy, SimConfig c)
         : spec(s),
@@ -55,7 +57,8 @@ struct Simulator::Impl final : ExecutorHooks, sim::ThreadHost {
           sched(topo, DomainTree::build(topo), std::move(policy)),
           recorder(topo.num_cpus(), c.keep_trace),
           cpus(static_cast<size_t>(topo.num_cpus())),
-          rng(c.seed.value_or(s.seed)) {
+          rng(c.seed.value_or(s.seed)),
+          sim_events(s.events.size()) {
         sched.set_executor(this);
         threads = std::make_unique<sim::ThreadDriver>(spec, *this);
         sched.set_observer(&recorder);
@@ -206,6 +209,19 @@ struct Simulator::Impl final : ExecutorHooks, sim::ThreadHost {
                 case Step::Kind::Send:
                     threads->send(s.spawn_group, s.spawn_count, cpu);
                     break;
+                case Step::Kind::Wait:
+                    if (sim_events.try_take(s.event, st.path_ns))
+                        break;
+                    sched.block(cpu, now);
+                    sim_events.park(s.event, st.index);
+                    return false;
+                case Step::Kind::Notify:
+                    if (auto w = sim_events.notify(s.event, st.path_ns)) {
+                        SimTask& woken = tasks[*w];
+                        woken.path_ns = std::max(woken.path_ns, st.path_ns);
+                        sched.wake(woken.task, now, cpu);
+                    }
+                    break;
             }
         }
     }
@@ -258,6 +274,8 @@ struct Simulator::Impl final : ExecutorHooks, sim::ThreadHost {
                 return;  // Idle/Wait: a kick wakes us
             SimTask& st = *static_cast<SimTask*>(p.task->executor_data);
             prefetch_next_pick(cpu);
+            c.run_start = true;
+            c.run_wait_ns = now > st.task.runnable_since_ns ? now - st.task.runnable_since_ns : 0;
             if (st.remaining_ns == 0 && !advance(cpu, st))
                 continue;
             uint64_t start = now;
@@ -309,7 +327,22 @@ struct Simulator::Impl final : ExecutorHooks, sim::ThreadHost {
             c.busy_energy_j += 1e-9 * static_cast<double>(ran) * cfg.power.busy_w(c.seg_speed_pm);
             recorder.on_run(cpu, st.task, c.seg_start_ns, now);
         }
+        seg_from_ns = c.seg_start_ns;
         c.seg_start_ns = now;
+    }
+
+    // report_segment() tells the listener how the segment stop_segment()
+    // just closed on `cpu` (of task `st`) ended; empty segments are not
+    // reported, as the recorder records none.
+    uint64_t seg_from_ns = 0;
+    void report_segment(int cpu, const SimTask& st, SegmentEnd why) {
+        CpuState& c = cpus[static_cast<size_t>(cpu)];
+        if (cfg.listener == nullptr || now <= seg_from_ns)
+            return;
+        cfg.listener->on_segment(
+            SimSegment{cpu, &st.task, seg_from_ns, now, why, c.run_start, c.run_wait_ns});
+        c.run_start = false;
+        c.run_wait_ns = 0;
     }
 
     void on_slice_end(int cpu) {
@@ -317,6 +350,8 @@ struct Simulator::Impl final : ExecutorHooks, sim::ThreadHost {
         SimTask& st = *c.current;
         stop_segment(cpu);
         if (st.remaining_ns == 0 && !advance(cpu, st)) {
+            report_segment(
+                cpu, st, st.task.state == TaskState::Exited ? SegmentEnd::Exit : SegmentEnd::Block);
             c.current = nullptr;
             sync_sleep(cpu);
             dispatch(cpu);
@@ -325,11 +360,13 @@ struct Simulator::Impl final : ExecutorHooks, sim::ThreadHost {
         uint64_t quantum = sched.time_slice_ns(st.task);
         if (now - c.quantum_start_ns >= quantum || sched.must_yield(cpu)) {
             if (sched.after_slice(cpu) == Scheduler::SliceAction::Preempt) {
+                report_segment(cpu, st, SegmentEnd::Preempt);
                 preempt(cpu);
                 return;
             }
             c.quantum_start_ns = now;  // nobody waits: a fresh slice, no switch
         }
+        report_segment(cpu, st, SegmentEnd::Continue);
         schedule_slice_end(cpu, now);
     }
 
@@ -350,6 +387,7 @@ struct Simulator::Impl final : ExecutorHooks, sim::ThreadHost {
         } else if (sched.must_yield(cpu)) {
             // Active balance or rehome: the CPU stops its task at once.
             stop_segment(cpu);
+            report_segment(cpu, *c.current, SegmentEnd::Preempt);
             preempt(cpu);
         }
     }
@@ -465,8 +503,10 @@ struct Simulator::Impl final : ExecutorHooks, sim::ThreadHost {
         }
         if (stopped)
             for (int cpu = 0; cpu < sched.num_cpus(); ++cpu)
-                if (cpus[static_cast<size_t>(cpu)].current != nullptr)
+                if (cpus[static_cast<size_t>(cpu)].current != nullptr) {
                     stop_segment(cpu);
+                    report_segment(cpu, *cpus[static_cast<size_t>(cpu)].current, SegmentEnd::Stop);
+                }
         double wall_s =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
         return finish_run(stopped, wall_s);
@@ -626,6 +666,25 @@ Scheduler& Simulator::scheduler() {
 }
 const Recorder& Simulator::recorder() const {
     return impl_->recorder;
+}
+void Simulator::clear_listener() {
+    impl_->cfg.listener = nullptr;
+}
+
+const char* segment_end_name(SegmentEnd e) {
+    switch (e) {
+        case SegmentEnd::Block:
+            return "block";
+        case SegmentEnd::Exit:
+            return "exit";
+        case SegmentEnd::Preempt:
+            return "preempt";
+        case SegmentEnd::Continue:
+            return "continue";
+        case SegmentEnd::Stop:
+            return "stop";
+    }
+    return "?";
 }
 
 }  // namespace schedkit

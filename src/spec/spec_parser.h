@@ -120,6 +120,7 @@ class SpecParser {
     std::map<std::string, SourceLoc, std::less<>> group_names_;
     std::vector<SourceLoc> count_locs_;  // per group: where its count is (or the group)
     std::vector<SpawnRef> spawns_;
+    std::vector<std::string> events_;  // wait/notify names, in order of first use
 };
 
 }  // namespace schedkit::spec_detail

@@ -5,6 +5,7 @@
 #include <fmt/ranges.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <charconv>
@@ -136,7 +137,7 @@ Step SpecParser::spawn_step(const Entry& e, size_t group, size_t index) {
 Step SpecParser::step(const YAML::Node& n, size_t group, size_t index) {
     constexpr std::string_view kForms =
         "one of run: <duration>, block: <duration>, spawn: {...}, send: {...}, "
-        "or the word exit";
+        "wait: <event>, notify: <event>, or the word exit";
     Step s;
     s.loc = loc_of(n);
     if (n.IsScalar()) {
@@ -146,13 +147,14 @@ Step SpecParser::step(const YAML::Node& n, size_t group, size_t index) {
         return s;
     }
     require(n, YAML::NodeType::Map, s.loc, "a step", kForms);
-    std::vector<Entry> es = entries(n, "a step", {"run", "block", "spawn", "exit", "send"});
+    std::vector<Entry> es =
+        entries(n, "a step", {"run", "block", "spawn", "exit", "send", "wait", "notify"});
     if (es.empty())
         fail(s.loc, "empty step", kForms);
     if (es.size() > 1)
         fail(es[1].key_loc(),
              fmt::format("step has two kinds ('{}' and '{}')", es[0].key, es[1].key),
-             "exactly one of run, block, spawn, send, exit per step");
+             "exactly one of run, block, spawn, send, exit, wait, notify per step");
     const Entry& e = es[0];
     if (e.key == "exit")
         fail(e.key_loc(), "'exit' takes no value", "a bare '- exit' list item");
@@ -160,6 +162,22 @@ Step SpecParser::step(const YAML::Node& n, size_t group, size_t index) {
         return spawn_step(e, group, index);
     if (e.key == "send")
         return send_step(e, group, index);
+    if (e.key == "wait" || e.key == "notify") {
+        constexpr std::string_view kEvent = "an event name of letters, digits, '_' and '-'";
+        std::string name = scalar(e, kEvent);
+        bool ok = !name.empty();
+        for (char c : name)
+            ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-');
+        if (!ok)
+            fail(e.value_loc(), fmt::format("bad event name '{}'", name), kEvent);
+        s.kind = e.key == "wait" ? Step::Kind::Wait : Step::Kind::Notify;
+        s.loc = e.key_loc();
+        auto it = std::find(events_.begin(), events_.end(), name);
+        s.event = static_cast<int>(it - events_.begin());
+        if (it == events_.end())
+            events_.push_back(name);
+        return s;
+    }
     s.kind = e.key == "run" ? Step::Kind::Run : Step::Kind::Block;
     s.loc = e.key_loc();
     s.duration = duration(e);
@@ -360,6 +378,7 @@ WorkloadSpec SpecParser::parse(const YAML::Node& root) {
     }
     resolve_spawns(spec);
     check_reachable(spec);
+    spec.events = events_;
     return spec;
 }
 

@@ -55,8 +55,13 @@ uint64_t TraceThread::cpu_ns() const {
 
 uint64_t TraceThread::cpu_changes() const {
     uint64_t n = 0;
-    for (size_t i = 1; i < bursts.size(); ++i)
-        n += bursts[i].cpu != bursts[i - 1].cpu;
+    int last = -1;
+    for (const TraceBurst& b : bursts) {
+        if (b.cpu_ns() == 0)
+            continue;
+        n += last >= 0 && b.cpu != last;
+        last = b.cpu;
+    }
     return n;
 }
 

@@ -61,7 +61,9 @@ void TraceBuilder::end_burst(State& s, uint64_t ts, BurstEnd how) {
     s.woken = false;
     s.waker_tid = -1;
     s.waker_cpu = -1;
-    s.ready_ns = b.end_ns;  // a preempted thread is ready at once; a blocked one until woken
+    // A preempted thread is ready at once; a blocked one when a wake-up
+    // says so, else (none traced) when it runs again.
+    s.ready_ns = how == BurstEnd::Preempt ? b.end_ns : UINT64_MAX;
 }
 
 // saw_running() handles a line's prefix: the task running on `cpu` (pid 0:

@@ -21,5 +21,7 @@ void add_ctl_command(CLI::App& app, Command& run);
 void add_sweep_command(CLI::App& app, Command& run);
 void add_merge_command(CLI::App& app, Command& run);
 void add_report_command(CLI::App& app, Command& run);
+void add_import_command(CLI::App& app, Command& run);
+void add_replay_command(CLI::App& app, Command& run);
 
 }  // namespace schedkit::cli

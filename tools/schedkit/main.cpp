@@ -31,6 +31,8 @@ int main(int argc, char** argv) {
     schedkit::cli::add_report_command(app, run);
     schedkit::cli::add_policies_command(app, run);
     schedkit::cli::add_ctl_command(app, run);
+    schedkit::cli::add_import_command(app, run);
+    schedkit::cli::add_replay_command(app, run);
     std::string names;
     bool known = false;
     for (const CLI::App* sub : app.get_subcommands({})) {

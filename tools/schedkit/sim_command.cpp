@@ -6,6 +6,8 @@
 #include "schedkit/error.h"
 #include "schedkit/policy_registry.h"
 #include "schedkit/sim.h"
+#include "schedkit/trace_replay.h"
+#include "schedule_flags.h"
 #include "workload_args.h"
 
 namespace schedkit::cli {
@@ -14,12 +16,12 @@ namespace {
 
 // Check the trace destination before running, so a bad path is bad input
 // reported at once rather than after a long simulation.
-void check_writable(const std::string& path) {
+void check_writable(const std::string& path, const char* flag = "--trace") {
     std::string probe = path + ".tmp";
     std::FILE* f = std::fopen(probe.c_str(), "wb");
     if (f == nullptr)
         throw InputError(
-            fmt::format("--trace '{}': cannot write there (expected a writable path)", path));
+            fmt::format("{} '{}': cannot write there (expected a writable path)", flag, path));
     std::fclose(f);
     std::remove(probe.c_str());
 }
@@ -27,13 +29,40 @@ void check_writable(const std::string& path) {
 struct SimArgs {
     WorkloadArgs workload;
     ProgressFlags progress;
+    ScheduleFlags schedule;
 };
 
 int run_sim(const SimArgs& sim_args) {
-    const WorkloadArgs& args = sim_args.workload;
+    WorkloadArgs args = sim_args.workload;
+    const ScheduleFlags& flags = sim_args.schedule;
+    std::optional<Schedule> replay = flags.load("sim");
+    if (replay) {
+        // The recorded run's own choices make it again, whatever was named.
+        const ScheduleHeader& h = replay->header;
+        args.policy = h.policy;
+        args.switches = h.switches;
+        args.seed = h.seed;
+        args.quantum = h.quantum;
+        args.until = h.until;
+        args.topology = h.topology;
+    }
     LoadedWorkload w = load(args);
     if (!args.trace_path.empty())
         check_writable(args.trace_path);
+    if (!flags.record.empty())
+        check_writable(flags.record, "--record-schedule");
+    ScheduleRecorder recorded(
+        ScheduleHeader{"sim", args.spec_path, args.policy, args.switches,
+                       !args.topology.empty() ? args.topology : w.spec.topology.value_or("host"),
+                       args.seed, args.quantum, args.until, ""});
+    std::optional<ScheduleChecker> checker;
+    SimListeners listeners;
+    if (replay) {
+        checker.emplace(*replay, flags.replay);
+        listeners.add(&*checker);
+    }
+    if (!flags.record.empty())
+        listeners.add(&recorded);
     SimConfig cfg;
     cfg.seed = w.seed;
     cfg.until_ns = w.until_ns;
@@ -43,11 +72,17 @@ int run_sim(const SimArgs& sim_args) {
     cfg.progress = progress.callback();
     cfg.stop = interrupt_flag();
     install_interrupt_handlers();
+    cfg.listener = &listeners;
     Simulator sim(w.spec, w.topo, make_policy(args.policy), cfg);
     for (const PolicySwitch& s : w.switches)
         sim.schedule_switch(s.at_ns, make_policy(s.policy));
     SimResult r = sim.run();
     progress.finish();
+    sim.clear_listener();
+    if (checker)
+        checker->finish();  // a schedule that does not fit: an error, and no output files
+    if (!flags.record.empty())
+        write_output_atomically(flags.record, recorded.text());
     if (!args.trace_path.empty())
         sim.recorder().write_trace(
             args.trace_path, fmt::format("schedkit sim {} ({}, {})", w.spec.name, r.summary.policy,
@@ -71,6 +106,7 @@ void add_sim_command(CLI::App& app, Command& run) {
     CLI::App* cmd = app.add_subcommand("sim", "Simulate a workload spec with virtual time");
     args->workload.add_to(*cmd, true);
     args->progress.add_to(*cmd);
+    args->schedule.add_to(*cmd);
     cmd->callback([args, &run] { run = [args] { return run_sim(*args); }; });
 }
 
