@@ -1,6 +1,7 @@
 // workload.h: the YAML workload spec the simulator and the runtime execute.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "schedkit/cpuset.h"
+#include "schedkit/domain.h"
 #include "schedkit/topology.h"
 
 namespace schedkit {
@@ -139,12 +141,21 @@ struct GroupSpec {
     SourceLoc affinity_loc;  // for errors found against a topology
 };
 
+// CostSpec is a spec's `costs:` section: what the simulator charges for a
+// context switch, and for a task's first run after it moved across a domain
+// level of each kind (indexed by LevelKind). Unset keeps SimConfig's value.
+struct CostSpec {
+    std::optional<uint64_t> switch_ns;
+    std::array<std::optional<uint64_t>, kNumLevelKinds> migration_ns{};
+};
+
 // WorkloadSpec is a parsed workload file.
 struct WorkloadSpec {
     std::string path;                     // file name, for errors and reports
     std::string name;                     // `name:` or the file's stem
     std::optional<std::string> topology;  // `topology:` (hwloc synthetic, XML, host)
     uint64_t seed = 1;
+    CostSpec costs;  // `costs:`
     std::vector<GroupSpec> groups;
 
     // group_index() finds a group by name, or -1.
@@ -177,6 +188,10 @@ WorkloadSpec parse_workload(std::string_view yaml, const std::string& path);
 // check_against() validates a spec against the topology it will run on
 // (affinity within the machine's CPUs). Throws InputError with file:line:column.
 void check_against(const WorkloadSpec& spec, const Topology& topo);
+// parse_migration_costs() reads "LLC=5us,NUMA=80us" (level kinds as in
+// level_kind_named()) into `costs`; `what` names the input in errors
+// (InputError "what 'text': ...; expected LEVEL=DURATION,...").
+void parse_migration_costs(std::string_view text, std::string_view what, CostSpec& costs);
 // parse_duration() reads "250us", "3ms", "1s", "10ns", "1.5ms". `what` names
 // the input in errors.
 uint64_t parse_duration(std::string_view text, std::string_view what);

@@ -335,6 +335,9 @@ RealRunResult run_workload(const WorkloadSpec& spec, const RealRunConfig& config
     RuntimeStats stats = rt.stats();
     r.summary = std::move(stats.summary);
     r.summary.workload = spec.name;
+    for (GroupSummary& g : r.summary.groups)
+        if (g.group >= 0 && static_cast<size_t>(g.group) < spec.groups.size())
+            g.name = spec.groups[static_cast<size_t>(g.group)].name;
     r.summary.seed = seed;
     {
         using Json = nlohmann::ordered_json;

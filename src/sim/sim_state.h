@@ -23,6 +23,7 @@ struct SimTask {
     size_t step = 0;
     int repeat_left = 1;
     uint64_t remaining_ns = 0;  // of the current run burst, including cache refill
+    uint64_t demand_ns = 0;     // sampled run bursts so far (service demand)
     int last_cpu = -1;          // CPU of its previous run, for migration cost
     SimTask* parent = nullptr;  // joins this task when non-null
     int pending_children = 0;

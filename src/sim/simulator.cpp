@@ -56,13 +56,27 @@ struct Simulator::Impl final : ExecutorHooks, sim::ThreadHost {
           recorder(topo.num_cpus(), c.keep_trace),
           cpus(static_cast<size_t>(topo.num_cpus())),
           rng(c.seed.value_or(s.seed)) {
+        apply_costs(spec.costs);
         sched.set_executor(this);
         threads = std::make_unique<sim::ThreadDriver>(spec, *this);
         sched.set_observer(&recorder);
+        std::vector<std::string> names;
+        for (const GroupSpec& g : spec.groups)
+            names.push_back(g.name);
+        recorder.set_group_names(std::move(names));
         sched.set_quantum_ns(cfg.quantum_ns);
         create_arrivals();
         if (cfg.progress)
             expected_work_ns = sim::expected_work_ns(spec);
+    }
+
+    // apply_costs() lets a spec's `costs:` section replace the config's.
+    void apply_costs(const CostSpec& c) {
+        if (c.switch_ns)
+            cfg.context_switch_ns = *c.switch_ns;
+        for (size_t k = 0; k < c.migration_ns.size(); ++k)
+            if (c.migration_ns[k])
+                cfg.migration_cost_ns[k] = *c.migration_ns[k];
     }
 
     // The scheduler outlives the members declared after it, yet its
@@ -169,6 +183,7 @@ struct Simulator::Impl final : ExecutorHooks, sim::ThreadHost {
                 case Step::Kind::Run:
                     st.remaining_ns = scaled(s.duration.sample(rng));
                     work_ns += st.remaining_ns;
+                    st.demand_ns += st.remaining_ns;
                     st.path_ns += st.remaining_ns;
                     if (st.remaining_ns > 0)
                         return true;
@@ -228,7 +243,7 @@ struct Simulator::Impl final : ExecutorHooks, sim::ThreadHost {
 
     bool finish(int cpu, SimTask& st) {
         sched.exit(cpu, now);
-        recorder.on_exit(st.task, now);
+        recorder.on_exit(st.task, now, st.demand_ns);
         last_exit_ns = now;
         ++exited_seen;
         critical_path_ns = std::max(critical_path_ns, st.path_ns);
@@ -264,6 +279,7 @@ struct Simulator::Impl final : ExecutorHooks, sim::ThreadHost {
             if (st.task.id != c.last_task) {
                 start += cfg.context_switch_ns;
                 c.busy_ns += cfg.context_switch_ns;
+                recorder.add_busy(cpu, cfg.context_switch_ns);
                 c.busy_energy_j += 1e-9 * static_cast<double>(cfg.context_switch_ns) *
                                    cfg.power.busy_w(speed_pm(cpu));
             }

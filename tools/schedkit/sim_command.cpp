@@ -71,6 +71,7 @@ void add_sim_command(CLI::App& app, Command& run) {
     CLI::App* cmd = app.add_subcommand("sim", "Simulate a workload spec with virtual time");
     args->workload.add_to(*cmd, true);
     args->progress.add_to(*cmd);
+    args->workload.add_cost_flags(*cmd);
     cmd->callback([args, &run] { run = [args] { return run_sim(*args); }; });
 }
 
