@@ -12,6 +12,7 @@
 
 #include "schedkit/cpuset.h"
 #include "schedkit/domain.h"
+#include "schedkit/rng.h"
 #include "schedkit/topology.h"
 
 namespace schedkit {
@@ -22,9 +23,9 @@ struct SourceLoc {
     int column = 0;
 };
 
-// Rng is the one random generator of a run: seeded from the spec or --seed,
+// Rng (rng.h) is xoshiro256**: each group's arrivals and each task draw from
+// their own stream, all derived from the spec's seed or --seed,
 // so a run is reproducible.
-using Rng = std::mt19937_64;
 
 // Duration is a fixed time or a distribution of times (ns).
 struct Duration {
@@ -171,11 +172,13 @@ struct TaskArrival {
 };
 
 // draw_arrivals() draws when every group's initial tasks appear (a Poisson
-// group's gaps are exponential), from `rng`, group by group in spec order,
-// and returns them in that order: stable-sort by time to start them. The
-// simulator and `schedkit run` both draw here, so for one seed both start
-// the same tasks at the same times.
-std::vector<TaskArrival> draw_arrivals(const WorkloadSpec& spec, Rng& rng);
+// group's gaps are exponential), each group from its own stream
+// (stream_seed(seed, kArrivalStream, group)), and returns them group by
+// group in spec order: stable-sort by time to start them. The simulator and
+// `schedkit run` both draw here, so for one seed both start the same tasks
+// at the same times, and a group's arrivals do not change when another
+// group changes.
+std::vector<TaskArrival> draw_arrivals(const WorkloadSpec& spec, uint64_t seed);
 
 // parse_workload_file() reads and checks a YAML spec. Throws InputError as
 // "file:line:column: what was expected" on any syntax or semantic error
