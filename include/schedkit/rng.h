@@ -81,6 +81,7 @@ inline uint64_t stream_seed(uint64_t run_seed, uint64_t a, uint64_t b = 0, uint6
 inline constexpr uint64_t kArrivalStream = 1;
 inline constexpr uint64_t kTaskStream = 2;
 inline constexpr uint64_t kChildStream = 3;
+inline constexpr uint64_t kThreadStream = 4;  // the simulator's lightweight threads
 
 // task_stream() seeds the draws of the `index`-th initial task of group
 // `group`; child_stream() those of the `nth` task (from 0) a task with

@@ -36,6 +36,7 @@ struct Simulator::Impl final : ExecutorHooks, sim::ThreadHost {
     std::vector<PendingSwitch> switches;
     std::string switch_log;  // JSON array items
     uint64_t seed;           // the run's: every random stream derives from it
+    Rng rng;                 // the lightweight threads' draws (sim_threads.cpp)
     uint64_t now = 0;
     uint64_t last_exit_ns = 0;
     uint64_t arrivals_left = 0;
@@ -56,7 +57,8 @@ struct Simulator::Impl final : ExecutorHooks, sim::ThreadHost {
           sched(topo, DomainTree::build(topo), std::move(policy)),
           recorder(topo.num_cpus(), c.keep_trace),
           cpus(static_cast<size_t>(topo.num_cpus())),
-          seed(c.seed.value_or(s.seed)) {
+          seed(c.seed.value_or(s.seed)),
+          rng(stream_seed(seed, kThreadStream, 0)) {
         apply_costs(spec.costs);
         sched.set_executor(this);
         threads = std::make_unique<sim::ThreadDriver>(spec, *this);
