@@ -54,6 +54,13 @@ void BM_SimStatic(benchmark::State& state) {
     run_sim(state, "static");
 }
 
+// Scale/<policy>: the cost per event as CPUs grow, per policy (issue #11's
+// aim: flat from 16 to 1,024 CPUs). Run them together so the ratios against
+// static at 16 CPUs come from one session.
+void BM_Scale(benchmark::State& state, const char* policy) {
+    run_sim(state, policy);
+}
+
 }  // namespace
 
 // The headline: 256 CPUs, 100,000 tasks. Then growth with tasks (at 256
@@ -64,6 +71,31 @@ BENCHMARK(BM_SimStatic)
     ->Args({256, 10'000})
     ->Args({16, 10'000})
     ->Args({64, 10'000})
+    ->Args({1024, 10'000})
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(1);
+
+BENCHMARK_CAPTURE(BM_Scale, static, "static")
+    ->Args({16, 10'000})
+    ->Args({256, 10'000})
+    ->Args({1024, 10'000})
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(1);
+BENCHMARK_CAPTURE(BM_Scale, fifo, "fifo")
+    ->Args({16, 10'000})
+    ->Args({256, 10'000})
+    ->Args({1024, 10'000})
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(1);
+BENCHMARK_CAPTURE(BM_Scale, fair, "fair")
+    ->Args({16, 10'000})
+    ->Args({256, 10'000})
+    ->Args({1024, 10'000})
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(1);
+BENCHMARK_CAPTURE(BM_Scale, steal, "steal")
+    ->Args({16, 10'000})
+    ->Args({256, 10'000})
     ->Args({1024, 10'000})
     ->Unit(benchmark::kMillisecond)
     ->Iterations(1);

@@ -27,7 +27,7 @@ TEST(PolicyCli, PoliciesListsEveryPolicyWithOptionsAndDefaults) {
     auto r = run_cli("policies");
     ASSERT_EQ(r.status, 0) << r.err;
     std::string out = "\n" + r.out;
-    for (const char* name : {"static", "dynamic", "fair", "steal", "governor"})
+    for (const char* name : {"static", "fifo", "dynamic", "fair", "steal", "governor"})
         EXPECT_NE(out.find(std::string("\n") + name + " "), std::string::npos) << name;
     EXPECT_EQ(r.out.find("failing"), std::string::npos);  // test-only, hidden
     EXPECT_NE(r.out.find("nr_migrate"), std::string::npos);
@@ -43,7 +43,8 @@ TEST(PolicyCli, PoliciesListsEveryPolicyWithOptionsAndDefaults) {
             for (const char* key : {"name", "type", "default", "help"})
                 EXPECT_TRUE(o.contains(key)) << p["name"] << " " << key;
     }
-    EXPECT_EQ(names, (std::set<std::string>{"static", "dynamic", "fair", "steal", "governor"}));
+    EXPECT_EQ(names,
+              (std::set<std::string>{"static", "fifo", "dynamic", "fair", "steal", "governor"}));
     auto fair = run_cli("policies fair:nr_migrate=16 --json");
     ASSERT_EQ(fair.status, 0) << fair.err;
     auto f = nlohmann::json::parse(fair.out)["policies"];
@@ -58,7 +59,8 @@ TEST(PolicyCli, PoliciesListsEveryPolicyWithOptionsAndDefaults) {
 }
 
 TEST(PolicyCli, UnknownPolicyOrOptionIsStatusTwoWithTheValidOnes) {
-    expect_bad_input("policies nosuch", "expected one of: static, dynamic, fair, steal, governor");
+    expect_bad_input("policies nosuch",
+                     "expected one of: static, fifo, dynamic, fair, steal, governor");
     expect_bad_input("policies fair:bogus=1",
                      "expected one of: migration_cost_us, nr_migrate, tick_us, quantum_us");
     expect_bad_input("policies fair:nr_migrate=many", "bad value 'many' for nr_migrate");
@@ -72,7 +74,7 @@ TEST(PolicyCli, UnknownPolicyOrOptionIsStatusTwoWithTheValidOnes) {
 }
 
 TEST(PolicyCli, SimRunsEveryPolicyAndSwitches) {
-    for (const char* p : {"static", "dynamic", "fair", "steal", "governor"}) {
+    for (const char* p : {"static", "fifo", "dynamic", "fair", "steal", "governor"}) {
         auto r = run_cli("sim " + kImbalanced + " --policy " + p + " --json");
         ASSERT_EQ(r.status, 0) << p << r.err;
         auto j = nlohmann::json::parse(r.out);

@@ -158,8 +158,89 @@ TEST(Percentiles, NearestRank) {
     EXPECT_DOUBLE_EQ(p.max, 7.0);
 }
 
+TEST(Percentiles, MeanAndCount) {
+    Percentiles p = percentiles_us({5000, 1000, 3000, 2000});
+    EXPECT_EQ(p.n, 4u);
+    EXPECT_DOUBLE_EQ(p.mean, 2.75);
+    // Large samples sum without overflow or rounding: the mean of 2^62 and
+    // 2^62 + 2 ns is exact.
+    p = percentiles_us({uint64_t{1} << 62, (uint64_t{1} << 62) + 2, (uint64_t{1} << 62) + 4});
+    EXPECT_DOUBLE_EQ(p.mean, static_cast<double>((uint64_t{1} << 62) + 2) / 1000.0);
+    Percentiles r = schedkit::percentiles_of({1.0, 4.0, 2.0, 3.0});
+    EXPECT_EQ(r.n, 4u);
+    EXPECT_DOUBLE_EQ(r.mean, 2.5);
+    EXPECT_DOUBLE_EQ(r.p50, 2.0);
+    EXPECT_DOUBLE_EQ(r.max, 4.0);
+}
+
+TEST(Recorder, GroupsSplitWaitsResponsesAndSlowdown) {
+    Recorder r(1, false);
+    r.set_group_names({"web", "batch"});
+    auto task = [](uint64_t id, int group, uint64_t arrival) {
+        Task t = make_task(id, "t" + std::to_string(id));
+        t.group = group;
+        t.arrival_ns = arrival;
+        return t;
+    };
+    Task a = task(1, 0, 0), b = task(2, 0, 1000), c = task(3, 1, 0), d = task(4, -1, 0);
+    r.on_wait(a, 0);
+    r.on_wait(b, 2000);
+    r.on_wait(c, 6000);
+    r.on_wait(d, 9000);         // no group: in the totals only
+    r.on_exit(a, 1000, 1000);   // response 1 us, demand 1 us: slowdown 1
+    r.on_exit(b, 5000, 1000);   // response 4 us, demand 1 us: slowdown 4
+    r.on_exit(c, 10000, 4000);  // response 10 us, demand 4 us: 2.5
+    r.on_exit(d, 10000, 0);
+    RunSummary s;
+    r.summarize(s, 10000);
+    EXPECT_EQ(s.wait_us.n, 4u);
+    ASSERT_EQ(s.groups.size(), 2u);
+    const schedkit::GroupSummary& web = s.groups[0];
+    EXPECT_EQ(web.group, 0);
+    EXPECT_EQ(web.name, "web");
+    EXPECT_EQ(web.completed, 2u);
+    EXPECT_EQ(web.wait_us.n, 2u);
+    EXPECT_DOUBLE_EQ(web.wait_us.mean, 1.0);
+    EXPECT_DOUBLE_EQ(web.response_us.mean, 2.5);
+    EXPECT_DOUBLE_EQ(web.response_us.max, 4.0);
+    EXPECT_DOUBLE_EQ(web.slowdown.mean, 2.5);
+    EXPECT_DOUBLE_EQ(web.slowdown.max, 4.0);
+    const schedkit::GroupSummary& batch = s.groups[1];
+    EXPECT_EQ(batch.name, "batch");
+    EXPECT_DOUBLE_EQ(batch.wait_us.mean, 6.0);
+    EXPECT_DOUBLE_EQ(batch.slowdown.p50, 2.5);
+
+    ordered_json j = ordered_json::parse(schedkit::summary_json(s));
+    ASSERT_EQ(j["groups"].size(), 2u);
+    EXPECT_EQ(keys_of(j["groups"][0]),
+              (std::vector<std::string>{"group", "name", "completed", "wait_us", "response_us",
+                                        "slowdown"}));
+    EXPECT_EQ(j["groups"][1]["name"], "batch");
+    EXPECT_DOUBLE_EQ(j["groups"][0]["slowdown"]["mean"].get<double>(), 2.5);
+    std::string t = schedkit::summary_table(s);
+    EXPECT_NE(t.find("web                     2     1.000 us"), std::string::npos) << t;
+    EXPECT_NE(t.find("batch"), std::string::npos) << t;
+}
+
+TEST(Recorder, UnnamedGroupsAndSwitchCostAsBusy) {
+    Recorder r(1, false);
+    Task t = make_task(1, "t");
+    t.group = 2;
+    r.on_wait(t, 0);
+    r.add_busy(0, 500);
+    r.on_run(0, t, 500, 1500);
+    RunSummary s;
+    r.summarize(s, 2000);
+    ASSERT_EQ(s.groups.size(), 1u);
+    EXPECT_EQ(s.groups[0].name, "group2");
+    EXPECT_DOUBLE_EQ(s.cpus[0].busy_us, 1.5);
+    EXPECT_DOUBLE_EQ(s.cpus[0].idle_us, 0.5);
+}
+
 TEST(Percentiles, EmptyIsZero) {
     Percentiles p = percentiles_us({});
+    EXPECT_EQ(p.n, 0u);
+    EXPECT_EQ(p.mean, 0);
     EXPECT_EQ(p.p50, 0);
     EXPECT_EQ(p.p90, 0);
     EXPECT_EQ(p.p99, 0);
@@ -298,14 +379,18 @@ TEST(SummaryJson, KeysInOrderAndValues) {
     s.extra_json = R"({"unfinished":0,"policy_switches":[]})";
 
     ordered_json j = ordered_json::parse(schedkit::summary_json(s));
-    EXPECT_EQ(keys_of(j),
-              (std::vector<std::string>{
-                  "workload", "topology", "policy", "seed", "makespan_us", "events", "events_per_s",
-                  "wall_s", "context_switches", "migrations", "imbalance_ratio", "tasks", "wait_us",
-                  "response_us", "cpus", "policy_stats", "unfinished", "policy_switches"}));
+    EXPECT_EQ(keys_of(j), (std::vector<std::string>{
+                              "workload", "topology", "policy", "seed", "makespan_us", "events",
+                              "events_per_s", "wall_s", "context_switches", "migrations",
+                              "imbalance_ratio", "tasks", "wait_us", "response_us", "groups",
+                              "cpus", "policy_stats", "unfinished", "policy_switches"}));
     EXPECT_EQ(keys_of(j["tasks"]), (std::vector<std::string>{"spawned", "completed", "lost"}));
-    EXPECT_EQ(keys_of(j["wait_us"]), (std::vector<std::string>{"p50", "p90", "p99", "max"}));
-    EXPECT_EQ(keys_of(j["response_us"]), (std::vector<std::string>{"p50", "p90", "p99", "max"}));
+    EXPECT_EQ(keys_of(j["wait_us"]),
+              (std::vector<std::string>{"n", "mean", "p50", "p90", "p99", "max"}));
+    EXPECT_EQ(keys_of(j["response_us"]),
+              (std::vector<std::string>{"n", "mean", "p50", "p90", "p99", "max"}));
+    EXPECT_EQ(j["wait_us"]["n"], 4);
+    EXPECT_DOUBLE_EQ(j["wait_us"]["mean"].get<double>(), 1.875);  // (0 + 1 + 2.5 + 4) / 4
     ASSERT_EQ(j["cpus"].size(), 2u);
     EXPECT_EQ(keys_of(j["cpus"][0]),
               (std::vector<std::string>{"cpu", "busy_us", "idle_us", "context_switches",
@@ -395,7 +480,8 @@ TEST(SummaryTable, HeaderAndOneRowPerCpu) {
     EXPECT_NE(t.find("makespan    10.000 us\n"), std::string::npos) << t;
     EXPECT_NE(t.find("imbalance   2.000"), std::string::npos) << t;
     EXPECT_NE(t.find("tasks       4 spawned, 4 completed, 0 lost\n"), std::string::npos) << t;
-    EXPECT_NE(t.find("wait        p50 1.000 us, p90 4.000 us, p99 4.000 us, max 4.000 us\n"),
+    EXPECT_NE(t.find("wait        mean 1.875 us, p50 1.000 us, p90 4.000 us, p99 4.000 us, max "
+                     "4.000 us\n"),
               std::string::npos)
         << t;
     // cpu, busy ms, idle ms, busy %, switches, migrations in.
@@ -419,7 +505,7 @@ TEST(SummaryTable, ManyCpusAreCompressed) {
     };
     std::string small = table_for(64);
     EXPECT_NE(small.find("\n   63 "), std::string::npos) << small;
-    EXPECT_EQ(small.find(" mean "), std::string::npos) << small;
+    EXPECT_EQ(small.find("\n mean "), std::string::npos) << small;
 
     std::string big = table_for(65);
     EXPECT_NE(big.find("65 CPUs: per-column min / mean / max"), std::string::npos) << big;

@@ -116,6 +116,37 @@ TEST(SimCli, BadInputIsFileLineColumnStatusTwoAndNoFiles) {
     expect_bad("sim " + kWorkloads + "io.yaml --seed -1", "--seed", trace);
     expect_bad("sim " + kWorkloads + "io.yaml --switch 5ms", "--switch", trace);
     expect_bad("sim " + kWorkloads + "io.yaml --topology 'pack:x'", "pack:x", trace);
+    expect_bad("sim " + kWorkloads + "io.yaml --switch-cost 2", "--switch-cost", trace);
+    expect_bad("sim " + kWorkloads + "io.yaml --migration-cost L9=1us", "unknown level 'L9'",
+               trace);
+    expect_bad("sim " + kWorkloads + "io.yaml --migration-cost LLC", "has no '='", trace);
+    expect_bad("sim " + kWorkloads + "io.yaml --migration-cost LLC=-1us", "--migration-cost LLC",
+               trace);
+    std::string level = write_spec("level.yaml",
+                                   "costs:\n  migration: {LLC: 5us, L4: 1us}\n"
+                                   "groups:\n  - name: a\n    behavior: [run: 1ms]\n");
+    expect_bad("sim " + level, "level.yaml:2:25: unknown level 'L4'", trace);
+    std::string sw = write_spec("switch.yaml",
+                                "costs:\n  switch: fast\n"
+                                "groups:\n  - name: a\n    behavior: [run: 1ms]\n");
+    expect_bad("sim " + sw, "switch.yaml:2:11:", trace);
+}
+
+TEST(SimCli, CostFlagsOverrideTheSpec) {
+    // Two 10 ms tasks on one CPU at a 3 ms quantum: 8 switches.
+    std::string path = write_spec("costs.yaml",
+                                  "costs: {switch: 10us}\n"
+                                  "groups:\n  - name: a\n    count: 2\n"
+                                  "    behavior: [run: 10ms]\n");
+    auto makespan = [&](const std::string& flags) {
+        auto r = run_cli("sim " + path + " --topology 'pack:1 core:1 pu:1' --quantum 3ms --json" +
+                         flags);
+        EXPECT_EQ(r.status, 0) << r.err;
+        return nlohmann::json::parse(r.out)["makespan_us"].get<double>();
+    };
+    EXPECT_DOUBLE_EQ(makespan(""), 20'080.0);                            // the spec's 10 us
+    EXPECT_DOUBLE_EQ(makespan(" --switch-cost 1us"), 20'008.0);          // the flag wins
+    EXPECT_DOUBLE_EQ(makespan(" --migration-cost NUMA=1ms"), 20'080.0);  // nothing migrates
 }
 
 TEST(SimCli, UnwritableTraceIsBadInputBeforeRunning) {

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "schedkit/cpuset.h"
@@ -16,6 +17,9 @@ namespace schedkit {
 enum class LevelKind : uint8_t { SMT, CLUSTER, LLC, PKG, NUMA, SYSTEM };
 inline constexpr int kNumLevelKinds = 6;
 const char* level_name(LevelKind kind);
+// level_kind_named() reads a level kind's name (SMT, CLUSTER, LLC, PKG,
+// NUMA, SYSTEM; any letter case), or nullopt.
+std::optional<LevelKind> level_kind_named(std::string_view name);
 
 // DomainParams are the balancing knobs of one domain level, with Linux's
 // defaults filled in by DomainTree::build().

@@ -144,4 +144,8 @@ class Policy {
 // never migrates.
 std::unique_ptr<Policy> make_static_policy();
 
+// make_fifo_policy() is one first-come-first-served queue served by every
+// CPU (docs/policies.md).
+std::unique_ptr<Policy> make_fifo_policy();
+
 }  // namespace schedkit

@@ -84,6 +84,7 @@ void apply_common_options(Policy& p, const PolicyOptions& o);
 
 // Entries defined next to each policy.
 PolicyInfo static_policy_info();
+PolicyInfo fifo_policy_info();
 PolicyInfo dynamic_policy_info();
 PolicyInfo fair_policy_info();
 PolicyInfo steal_policy_info();

@@ -12,9 +12,22 @@
 
 namespace schedkit {
 
-// Percentiles of a distribution, in microseconds.
+// Percentiles of a distribution (microseconds, or a plain ratio for
+// slowdown), with the mean and the number of samples beside them.
 struct Percentiles {
+    uint64_t n = 0;
+    double mean = 0;
     double p50 = 0, p90 = 0, p99 = 0, max = 0;
+};
+
+// GroupSummary is one workload group's share of a run: its exited tasks,
+// their waits and responses, and their slowdown (response / service
+// demand, the CPU time the task asked for; 1 = never waited or shared).
+struct GroupSummary {
+    int group = 0;     // index in the spec
+    std::string name;  // the spec's group name ("group<index>" if unknown)
+    uint64_t completed = 0;
+    Percentiles wait_us, response_us, slowdown;
 };
 
 // CpuSummary is one CPU's share of a run.
@@ -41,6 +54,7 @@ struct RunSummary {
     double imbalance_ratio = 0;  // busiest CPU busy / least busy CPU busy (inf-safe: see docs)
     uint64_t spawned = 0, completed = 0, lost = 0;
     Percentiles wait_us, response_us;
+    std::vector<GroupSummary> groups;  // groups with any sample, in group order
     std::vector<CpuSummary> cpus;
     std::string policy_stats_json;  // the policy's own stats object, or ""
     std::string extra_json;         // extra top-level fields as a JSON object text, or ""
@@ -65,8 +79,16 @@ class Recorder : public SchedObserver {
 
     // on_run() records that `task` ran on `cpu` over [start_ns, end_ns).
     virtual void on_run(int cpu, const Task& task, uint64_t start_ns, uint64_t end_ns);
-    // on_exit() records a finished task: response = exit - arrival.
+    // on_exit() records a finished task: response = exit - arrival. Its
+    // service demand (for slowdown) is `service_ns` when given, else the
+    // CPU time it received (task.exec_ns).
     virtual void on_exit(const Task& task, uint64_t now_ns);
+    void on_exit(const Task& task, uint64_t now_ns, uint64_t service_ns);
+    // add_busy() counts `ns` of CPU time on `cpu` that is no task's run
+    // (context-switch cost) as busy: busy_us and energy then agree.
+    void add_busy(int cpu, uint64_t ns);
+    // set_group_names() names the groups in summaries (index = Task::group).
+    void set_group_names(std::vector<std::string> names);
 
     // summarize() fills the statistics part of a summary for a run that
     // ended at `end_ns` (idle = end - busy per CPU): makespan, switches,
@@ -100,11 +122,13 @@ class Recorder : public SchedObserver {
     template <bool kLocked>
     void record_queue_length(int cpu, int nr_queued, uint64_t now_ns);
     template <bool kLocked>
-    void record_wait(uint64_t wait_ns);
+    void record_wait(int group, uint64_t wait_ns);
     template <bool kLocked>
     void record_run(int cpu, const Task& task, uint64_t start_ns, uint64_t end_ns);
     template <bool kLocked>
-    void record_exit(const Task& task, uint64_t now_ns);
+    void record_busy(int cpu, uint64_t ns);
+    template <bool kLocked>
+    void record_exit(const Task& task, uint64_t now_ns, uint64_t service_ns);
 
   private:
     // TaskTable interns tasks to dense indexes so a trace record carries 4
@@ -156,7 +180,11 @@ class Recorder : public SchedObserver {
     TaskTable migration_tasks_;
     std::vector<Migration> migrations_;  // only with keep_trace
     std::vector<uint64_t> waits_ns_;
+    std::vector<int32_t> wait_groups_;  // Task::group of each wait sample
     std::vector<uint64_t> responses_ns_;
+    std::vector<int32_t> response_groups_;
+    std::vector<uint64_t> services_ns_;  // service demand of each exit
+    std::vector<std::string> group_names_;
     uint64_t completed_ = 0;
 };
 
@@ -180,11 +208,19 @@ class SingleThreadRecorder final : public Recorder {
     void on_queue_length(int cpu, int nr_queued, uint64_t now_ns) override {
         record_queue_length<false>(cpu, nr_queued, now_ns);
     }
-    void on_wait(const Task& /*task*/, uint64_t wait_ns) override { record_wait<false>(wait_ns); }
+    void on_wait(const Task& task, uint64_t wait_ns) override {
+        record_wait<false>(task.group, wait_ns);
+    }
     void on_run(int cpu, const Task& task, uint64_t start_ns, uint64_t end_ns) override {
         record_run<false>(cpu, task, start_ns, end_ns);
     }
-    void on_exit(const Task& task, uint64_t now_ns) override { record_exit<false>(task, now_ns); }
+    void on_exit(const Task& task, uint64_t now_ns) override {
+        record_exit<false>(task, now_ns, task.exec_ns);
+    }
+    void on_exit(const Task& task, uint64_t now_ns, uint64_t service_ns) {
+        record_exit<false>(task, now_ns, service_ns);
+    }
+    void add_busy(int cpu, uint64_t ns) { record_busy<false>(cpu, ns); }
 };
 
 // summary_json() renders a summary as one JSON object (see docs/output.md).
@@ -193,7 +229,10 @@ class SingleThreadRecorder final : public Recorder {
 std::string summary_json(const RunSummary& s);
 // summary_table() renders a summary for people.
 std::string summary_table(const RunSummary& s);
-// percentiles_us() computes nearest-rank percentiles of ns samples, in us.
+// percentiles_us() computes nearest-rank percentiles and the mean of ns
+// samples, in us.
 Percentiles percentiles_us(std::vector<uint64_t> samples_ns);
+// percentiles_of() is the same over plain numbers, in their own unit.
+Percentiles percentiles_of(std::vector<double> samples);
 
 }  // namespace schedkit

@@ -1,6 +1,7 @@
 // workload.h: the YAML workload spec the simulator and the runtime execute.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -10,6 +11,8 @@
 #include <vector>
 
 #include "schedkit/cpuset.h"
+#include "schedkit/domain.h"
+#include "schedkit/rng.h"
 #include "schedkit/topology.h"
 
 namespace schedkit {
@@ -20,9 +23,9 @@ struct SourceLoc {
     int column = 0;
 };
 
-// Rng is the one random generator of a run: seeded from the spec or --seed,
+// Rng (rng.h) is xoshiro256**: each group's arrivals and each task draw from
+// their own stream, all derived from the spec's seed or --seed,
 // so a run is reproducible.
-using Rng = std::mt19937_64;
 
 // Duration is a fixed time or a distribution of times (ns).
 struct Duration {
@@ -142,12 +145,21 @@ struct GroupSpec {
     SourceLoc affinity_loc;  // for errors found against a topology
 };
 
+// CostSpec is a spec's `costs:` section: what the simulator charges for a
+// context switch, and for a task's first run after it moved across a domain
+// level of each kind (indexed by LevelKind). Unset keeps SimConfig's value.
+struct CostSpec {
+    std::optional<uint64_t> switch_ns;
+    std::array<std::optional<uint64_t>, kNumLevelKinds> migration_ns{};
+};
+
 // WorkloadSpec is a parsed workload file.
 struct WorkloadSpec {
     std::string path;                     // file name, for errors and reports
     std::string name;                     // `name:` or the file's stem
     std::optional<std::string> topology;  // `topology:` (hwloc synthetic, XML, host)
     uint64_t seed = 1;
+    CostSpec costs;  // `costs:`
     std::vector<GroupSpec> groups;
     // events are the names used by wait and notify steps, in order of first
     // use; each starts with no permit.
@@ -166,11 +178,13 @@ struct TaskArrival {
 };
 
 // draw_arrivals() draws when every group's initial tasks appear (a Poisson
-// group's gaps are exponential), from `rng`, group by group in spec order,
-// and returns them in that order: stable-sort by time to start them. The
-// simulator and `schedkit run` both draw here, so for one seed both start
-// the same tasks at the same times.
-std::vector<TaskArrival> draw_arrivals(const WorkloadSpec& spec, Rng& rng);
+// group's gaps are exponential), each group from its own stream
+// (stream_seed(seed, kArrivalStream, group)), and returns them group by
+// group in spec order: stable-sort by time to start them. The simulator and
+// `schedkit run` both draw here, so for one seed both start the same tasks
+// at the same times, and a group's arrivals do not change when another
+// group changes.
+std::vector<TaskArrival> draw_arrivals(const WorkloadSpec& spec, uint64_t seed);
 
 // parse_workload_file() reads and checks a YAML spec. Throws InputError as
 // "file:line:column: what was expected" on any syntax or semantic error
@@ -183,6 +197,10 @@ WorkloadSpec parse_workload(std::string_view yaml, const std::string& path);
 // check_against() validates a spec against the topology it will run on
 // (affinity within the machine's CPUs). Throws InputError with file:line:column.
 void check_against(const WorkloadSpec& spec, const Topology& topo);
+// parse_migration_costs() reads "LLC=5us,NUMA=80us" (level kinds as in
+// level_kind_named()) into `costs`; `what` names the input in errors
+// (InputError "what 'text': ...; expected LEVEL=DURATION,...").
+void parse_migration_costs(std::string_view text, std::string_view what, CostSpec& costs);
 // parse_duration() reads "250us", "3ms", "1s", "10ns", "1.5ms". `what` names
 // the input in errors.
 uint64_t parse_duration(std::string_view text, std::string_view what);

@@ -426,6 +426,11 @@ void Scheduler::attach_tasks(int dst, const std::vector<Task*>& tasks, int src, 
         for (Task* t : tasks)
             observer_->on_migrate(*t, src, dst, now_ns);
         observer_->on_queue_length(dst, queued, now_ns);
+        // detach_tasks()/migrate() shortened the source queue: report it
+        // too, or its counter would go on showing the tasks that left.
+        if (src >= 0 && src < num_cpus() && src != dst)
+            observer_->on_queue_length(src, rq(src).nr_queued.load(std::memory_order_relaxed),
+                                       now_ns);
     }
     if (idle && executor_ != nullptr)
         executor_->kick(dst);

@@ -38,8 +38,9 @@ struct Registry {
     std::deque<PolicyInfo> entries;  // guarded by mu
 
     Registry() {
-        for (PolicyInfo p : {static_policy_info(), dynamic_policy_info(), fair_policy_info(),
-                             steal_policy_info(), governor_policy_info(), failing_policy_info()})
+        for (PolicyInfo p :
+             {static_policy_info(), fifo_policy_info(), dynamic_policy_info(), fair_policy_info(),
+              steal_policy_info(), governor_policy_info(), failing_policy_info()})
             add(std::move(p));
     }
     void add(PolicyInfo p) {

@@ -14,6 +14,7 @@
 #include <stdexcept>
 
 #include "core/check.h"
+#include "report/groups.h"
 #include "schedkit/report.h"
 
 namespace schedkit {
@@ -104,9 +105,17 @@ void Recorder::record_queue_length(int cpu, int nr_queued, uint64_t now_ns) {
 }
 
 template <bool kLocked>
-void Recorder::record_wait(uint64_t wait_ns) {
+void Recorder::record_wait(int group, uint64_t wait_ns) {
     Guard<kLocked> g(mu_);
     waits_ns_.push_back(wait_ns);
+    wait_groups_.push_back(group);
+}
+
+template <bool kLocked>
+void Recorder::record_busy(int cpu, uint64_t ns) {
+    CpuLog& log = cpu_log(cpu);
+    Guard<kLocked> g(log.mu);
+    log.busy_ns += ns;
 }
 
 template <bool kLocked>
@@ -120,12 +129,14 @@ void Recorder::record_run(int cpu, const Task& task, uint64_t start_ns, uint64_t
 }
 
 template <bool kLocked>
-void Recorder::record_exit(const Task& task, uint64_t now_ns) {
+void Recorder::record_exit(const Task& task, uint64_t now_ns, uint64_t service_ns) {
     // A task cannot exit before it arrived; clamp rather than wrap around if
     // an executor's clock disagrees by a tick.
     uint64_t response = now_ns >= task.arrival_ns ? now_ns - task.arrival_ns : 0;
     Guard<kLocked> g(mu_);
     responses_ns_.push_back(response);
+    response_groups_.push_back(task.group);
+    services_ns_.push_back(service_ns);
     ++completed_;
 }
 
@@ -133,9 +144,10 @@ void Recorder::record_exit(const Task& task, uint64_t now_ns) {
     template void Recorder::record_switch<L>(int);                               \
     template void Recorder::record_migrate<L>(const Task&, int, int, uint64_t);  \
     template void Recorder::record_queue_length<L>(int, int, uint64_t);          \
-    template void Recorder::record_wait<L>(uint64_t);                            \
+    template void Recorder::record_wait<L>(int, uint64_t);                       \
+    template void Recorder::record_busy<L>(int, uint64_t);                       \
     template void Recorder::record_run<L>(int, const Task&, uint64_t, uint64_t); \
-    template void Recorder::record_exit<L>(const Task&, uint64_t);
+    template void Recorder::record_exit<L>(const Task&, uint64_t, uint64_t);
 SCHEDKIT_RECORDER_INSTANTIATE(true)
 SCHEDKIT_RECORDER_INSTANTIATE(false)
 #undef SCHEDKIT_RECORDER_INSTANTIATE
@@ -152,8 +164,17 @@ void Recorder::on_queue_length(int cpu, int nr_queued, uint64_t now_ns) {
     record_queue_length<true>(cpu, nr_queued, now_ns);
 }
 
-void Recorder::on_wait(const Task& /*task*/, uint64_t wait_ns) {
-    record_wait<true>(wait_ns);
+void Recorder::on_wait(const Task& task, uint64_t wait_ns) {
+    record_wait<true>(task.group, wait_ns);
+}
+
+void Recorder::add_busy(int cpu, uint64_t ns) {
+    record_busy<true>(cpu, ns);
+}
+
+void Recorder::set_group_names(std::vector<std::string> names) {
+    std::lock_guard g(mu_);
+    group_names_ = std::move(names);
 }
 
 void Recorder::on_run(int cpu, const Task& task, uint64_t start_ns, uint64_t end_ns) {
@@ -161,7 +182,11 @@ void Recorder::on_run(int cpu, const Task& task, uint64_t start_ns, uint64_t end
 }
 
 void Recorder::on_exit(const Task& task, uint64_t now_ns) {
-    record_exit<true>(task, now_ns);
+    record_exit<true>(task, now_ns, task.exec_ns);
+}
+
+void Recorder::on_exit(const Task& task, uint64_t now_ns, uint64_t service_ns) {
+    record_exit<true>(task, now_ns, service_ns);
 }
 
 namespace {
@@ -194,6 +219,7 @@ void Recorder::summarize(RunSummary& out, uint64_t end_ns) const {
     std::vector<uint64_t> busy;
     std::vector<CpuSummary> cpus;
     std::vector<uint64_t> waits, responses;
+    std::vector<GroupSummary> groups;
     uint64_t completed = 0;
     for (int c = 0; c < num_cpus_; ++c) {
         const CpuLog& log = *cpus_[static_cast<size_t>(c)];
@@ -214,6 +240,8 @@ void Recorder::summarize(RunSummary& out, uint64_t end_ns) const {
         waits = waits_ns_;
         responses = responses_ns_;
         completed = completed_;
+        groups = group_summaries(waits_ns_, wait_groups_, responses_ns_, response_groups_,
+                                 services_ns_, group_names_);
     }
     out.makespan_us = us(end_ns);
     out.context_switches = 0;
@@ -232,6 +260,7 @@ void Recorder::summarize(RunSummary& out, uint64_t end_ns) const {
         out.lost = out.spawned > completed ? out.spawned - completed : 0;
     out.wait_us = percentiles_us(std::move(waits));
     out.response_us = percentiles_us(std::move(responses));
+    out.groups = std::move(groups);
 }
 
 }  // namespace schedkit

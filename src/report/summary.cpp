@@ -28,6 +28,8 @@ double round_us(double x) {
 
 Json percentiles_json(const Percentiles& p) {
     Json j = Json::object();
+    j["n"] = p.n;
+    j["mean"] = round_us(p.mean);
     j["p50"] = round_us(p.p50);
     j["p90"] = round_us(p.p90);
     j["p99"] = round_us(p.p99);
@@ -60,8 +62,24 @@ std::string duration(double us) {
 }
 
 std::string percentiles_line(const Percentiles& p) {
-    return fmt::format("p50 {}, p90 {}, p99 {}, max {}", duration(p.p50), duration(p.p90),
-                       duration(p.p99), duration(p.max));
+    return fmt::format("mean {}, p50 {}, p90 {}, p99 {}, max {}", duration(p.mean), duration(p.p50),
+                       duration(p.p90), duration(p.p99), duration(p.max));
+}
+
+// groups_table() is a row per workload group: exits, wait and response
+// mean and p99, slowdown mean and p99.
+std::string groups_table(const std::vector<GroupSummary>& groups) {
+    std::string out = "\n";
+    fmt::format_to(std::back_inserter(out),
+                   "{:<16} {:>8} {:>12} {:>12} {:>12} {:>12} {:>9} {:>9}\n", "group", "tasks",
+                   "wait mean", "wait p99", "resp mean", "resp p99", "slow mean", "slow p99");
+    for (const GroupSummary& g : groups)
+        fmt::format_to(std::back_inserter(out),
+                       "{:<16} {:>8} {:>12} {:>12} {:>12} {:>12} {:>9.3f} {:>9.3f}\n", g.name,
+                       g.completed, duration(g.wait_us.mean), duration(g.wait_us.p99),
+                       duration(g.response_us.mean), duration(g.response_us.p99), g.slowdown.mean,
+                       g.slowdown.p99);
+    return out;
 }
 
 double busy_pct(const CpuSummary& c) {
@@ -120,28 +138,57 @@ std::vector<CpuRow> compressed_rows(const std::vector<CpuSummary>& cpus) {
 
 }  // namespace
 
-Percentiles percentiles_us(std::vector<uint64_t> samples_ns) {
-    Percentiles p;
-    if (samples_ns.empty())
-        return p;
-    size_t n = samples_ns.size();
-    // Nearest rank: the smallest sample with at least pct% of the samples at
-    // or below it, i.e. rank ceil(pct * n / 100), 1-based. Integer maths so
-    // no rounding decides which sample is picked. Selection, not a sort: each
-    // nth_element works on the part above the previous rank, so the four
-    // ranks cost O(n) together (the sort was ~5% of a simulation).
-    auto begin = samples_ns.begin();
+namespace {
+
+// select_percentiles() fills p50..max of `samples` (not empty), divided by
+// `divisor`, by selection: each nth_element works on the part above the
+// previous rank, so the four ranks cost O(n) together (a sort was ~5% of a
+// simulation). Nearest rank: the smallest sample with at least pct% of the
+// samples at or below it, i.e. rank ceil(pct * n / 100), 1-based; integer
+// maths, so no rounding decides which sample is picked.
+template <typename T>
+void select_percentiles(std::vector<T>& samples, double divisor, Percentiles& p) {
+    size_t n = samples.size();
+    auto begin = samples.begin();
     auto select = [&](size_t pct) {
         size_t rank = std::max<size_t>(1, (pct * n + 99) / 100);
-        auto nth = samples_ns.begin() + static_cast<std::ptrdiff_t>(rank - 1);
-        std::nth_element(begin, nth, samples_ns.end());
+        auto nth = samples.begin() + static_cast<std::ptrdiff_t>(rank - 1);
+        std::nth_element(begin, nth, samples.end());
         begin = nth;
-        return static_cast<double>(*nth) / 1000.0;
+        return static_cast<double>(*nth) / divisor;
     };
     p.p50 = select(50);
     p.p90 = select(90);
     p.p99 = select(99);
-    p.max = static_cast<double>(*std::max_element(begin, samples_ns.end())) / 1000.0;
+    p.max = static_cast<double>(*std::max_element(begin, samples.end())) / divisor;
+}
+
+}  // namespace
+
+Percentiles percentiles_of(std::vector<double> samples) {
+    Percentiles p;
+    p.n = samples.size();
+    if (samples.empty())
+        return p;
+    double sum = 0;
+    for (double v : samples)
+        sum += v;
+    p.mean = sum / static_cast<double>(samples.size());
+    select_percentiles(samples, 1.0, p);
+    return p;
+}
+
+Percentiles percentiles_us(std::vector<uint64_t> samples_ns) {
+    Percentiles p;
+    p.n = samples_ns.size();
+    if (samples_ns.empty())
+        return p;
+    // A 64-bit mantissa: exact while the sum stays below 2^64 ns (584 years).
+    long double sum = 0;
+    for (uint64_t v : samples_ns)
+        sum += static_cast<long double>(v);
+    p.mean = static_cast<double>(sum) / static_cast<double>(samples_ns.size()) / 1000.0;
+    select_percentiles(samples_ns, 1000.0, p);
     return p;
 }
 
@@ -165,6 +212,19 @@ std::string summary_json(const RunSummary& s) {
     j["tasks"] = std::move(tasks);
     j["wait_us"] = percentiles_json(s.wait_us);
     j["response_us"] = percentiles_json(s.response_us);
+    Json groups = Json::array();
+    for (const GroupSummary& g : s.groups) {
+        Json gj = Json::object();
+        gj["group"] = g.group;
+        gj["name"] = g.name;
+        gj["completed"] = g.completed;
+        gj["wait_us"] = percentiles_json(g.wait_us);
+        gj["response_us"] = percentiles_json(g.response_us);
+        Json slow = percentiles_json(g.slowdown);  // a ratio: the same 3 decimals
+        gj["slowdown"] = std::move(slow);
+        groups.push_back(std::move(gj));
+    }
+    j["groups"] = std::move(groups);
     Json cpus = Json::array();
     for (const CpuSummary& c : s.cpus) {
         Json cj = Json::object();
@@ -233,6 +293,8 @@ std::string summary_table(const RunSummary& s) {
         }
     line("wait", percentiles_line(s.wait_us));
     line("response", percentiles_line(s.response_us));
+    if (!s.groups.empty())
+        out += groups_table(s.groups);
     if (s.cpus.empty())
         return out;
 

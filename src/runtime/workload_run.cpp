@@ -194,24 +194,27 @@ SpawnOptions options_for(RunContext& ctx, int group, uint64_t index) {
     return o;
 }
 
-Job<void> run_task(RunContext& ctx, int group, uint64_t index);
+Job<void> run_task(RunContext& ctx, int group, uint64_t stream);
 
-// spawn_task() starts one task of `group`; the run is not over until it ends.
-JoinHandle<void> spawn_task(RunContext& ctx, int group) {
+// spawn_task() starts one task of `group` drawing from `stream` (rng.h); the
+// run is not over until it ends.
+JoinHandle<void> spawn_task(RunContext& ctx, int group, uint64_t stream) {
     uint64_t index = ctx.next_index.fetch_add(1, std::memory_order_relaxed);
     ctx.started();
-    return ctx.rt.spawn(run_task(ctx, group, index), options_for(ctx, group, index));
+    return ctx.rt.spawn(run_task(ctx, group, stream), options_for(ctx, group, index));
 }
 
-Job<void> run_task(RunContext& ctx, int group, uint64_t index) {
+Job<void> run_task(RunContext& ctx, int group, uint64_t stream) {
     struct Done {
         RunContext& ctx;
         ~Done() { ctx.finished(); }
     } done{ctx};
     const GroupSpec& g = ctx.spec.groups[static_cast<size_t>(group)];
-    // Each task draws from its own stream: tasks run concurrently, so one
-    // shared generator would make the draws depend on the interleaving.
-    Rng rng(ctx.seed ^ (0x9e3779b97f4a7c15ULL * (index + 1)));
+    // Each task draws from its own stream, as in the simulator: tasks run
+    // concurrently, so one shared generator would make the draws depend on
+    // the interleaving.
+    Rng rng(stream);
+    uint64_t children = 0;
     for (int rep = 0; rep < g.repeat; ++rep) {
         for (const Step& s : g.behavior) {
             switch (s.kind) {
@@ -225,7 +228,8 @@ Job<void> run_task(RunContext& ctx, int group, uint64_t index) {
                 case Step::Kind::Spawn: {
                     std::vector<JoinHandle<void>> kids;
                     for (int i = 0; i < s.spawn_count; ++i)
-                        kids.push_back(spawn_task(ctx, s.spawn_group));
+                        kids.push_back(
+                            spawn_task(ctx, s.spawn_group, child_stream(stream, children++)));
                     if (s.join)
                         for (auto& k : kids)
                             co_await k;
@@ -307,20 +311,22 @@ RealRunResult run_workload(const WorkloadSpec& spec, const RealRunConfig& config
     RunContext ctx(spec, rt, config.scale, seed);
     for (size_t i = 0; i < spec.events.size(); ++i)
         ctx.events.push_back(std::make_unique<Semaphore>(0));
-    Rng arrival_rng(seed);  // the simulator's stream: the same tasks at the same times
-    std::vector<TaskArrival> starts = draw_arrivals(spec, arrival_rng);
+    // The simulator's draws: the same tasks at the same times.
+    std::vector<TaskArrival> starts = draw_arrivals(spec, seed);
     // One timeline for the driver: arrivals and policy switches in order.
     struct TimelineEntry {
         uint64_t at_ns;
         int group;  // -1: a switch
         size_t switch_index;
+        uint64_t stream;  // an arrival's random stream
     };
     std::vector<TimelineEntry> timeline;
     for (const TaskArrival& a : starts)
         if (!spec.groups[static_cast<size_t>(a.group)].thread)  // threads start below
-            timeline.push_back({ctx.scaled(a.at_ns), a.group, 0});
+            timeline.push_back({ctx.scaled(a.at_ns), a.group, 0,
+                                task_stream(seed, a.group, static_cast<uint64_t>(a.index))});
     for (size_t i = 0; i < config.switches.size(); ++i)
-        timeline.push_back({config.switches[i].first, -1, i});
+        timeline.push_back({config.switches[i].first, -1, i, 0});
     std::stable_sort(
         timeline.begin(), timeline.end(),
         [](const TimelineEntry& a, const TimelineEntry& b) { return a.at_ns < b.at_ns; });
@@ -337,7 +343,7 @@ RealRunResult run_workload(const WorkloadSpec& spec, const RealRunConfig& config
             break;
         std::this_thread::sleep_until(at);
         if (e.group >= 0)
-            spawn_task(ctx, e.group).detach();
+            spawn_task(ctx, e.group, e.stream).detach();
         else
             rt.set_policy(config.switches[e.switch_index].second);  // a refusal is logged
     }
@@ -354,6 +360,9 @@ RealRunResult run_workload(const WorkloadSpec& spec, const RealRunConfig& config
     RuntimeStats stats = rt.stats();
     r.summary = std::move(stats.summary);
     r.summary.workload = spec.name;
+    for (GroupSummary& g : r.summary.groups)
+        if (g.group >= 0 && static_cast<size_t>(g.group) < spec.groups.size())
+            g.name = spec.groups[static_cast<size_t>(g.group)].name;
     r.summary.seed = seed;
     {
         using Json = nlohmann::ordered_json;

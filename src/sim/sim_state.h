@@ -23,6 +23,10 @@ struct SimTask {
     size_t step = 0;
     int repeat_left = 1;
     uint64_t remaining_ns = 0;  // of the current run burst, including cache refill
+    uint64_t demand_ns = 0;     // sampled run bursts so far (service demand)
+    Rng rng;                    // this task's own draws (rng.h)
+    uint64_t stream = 0;        // its seed, from which its children's derive
+    uint64_t children = 0;      // tasks it has spawned so far
     int last_cpu = -1;          // CPU of its previous run, for migration cost
     SimTask* parent = nullptr;  // joins this task when non-null
     int pending_children = 0;

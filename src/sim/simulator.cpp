@@ -13,6 +13,7 @@
 #include "sim/expected_work.h"
 #include "sim/sim_events.h"
 #include "sim/sim_state.h"
+#include "sim/sim_stats.h"
 #include "sim/sim_threads.h"
 
 namespace schedkit {
@@ -35,7 +36,8 @@ struct Simulator::Impl final : ExecutorHooks, sim::ThreadHost {
     std::vector<CpuState> cpus;
     std::vector<PendingSwitch> switches;
     std::string switch_log;  // JSON array items
-    Rng rng;
+    uint64_t seed;           // the run's: every random stream derives from it
+    Rng rng;                 // the lightweight threads' draws (sim_threads.cpp)
     uint64_t now = 0;
     uint64_t last_exit_ns = 0;
     uint64_t arrivals_left = 0;
@@ -57,15 +59,30 @@ struct Simulator::Impl final : ExecutorHooks, sim::ThreadHost {
           sched(topo, DomainTree::build(topo), std::move(policy)),
           recorder(topo.num_cpus(), c.keep_trace),
           cpus(static_cast<size_t>(topo.num_cpus())),
-          rng(c.seed.value_or(s.seed)),
+          seed(c.seed.value_or(s.seed)),
+          rng(stream_seed(seed, kThreadStream, 0)),
           sim_events(s.events.size()) {
+        apply_costs(spec.costs);
         sched.set_executor(this);
         threads = std::make_unique<sim::ThreadDriver>(spec, *this);
         sched.set_observer(&recorder);
+        std::vector<std::string> names;
+        for (const GroupSpec& g : spec.groups)
+            names.push_back(g.name);
+        recorder.set_group_names(std::move(names));
         sched.set_quantum_ns(cfg.quantum_ns);
         create_arrivals();
         if (cfg.progress)
             expected_work_ns = sim::expected_work_ns(spec);
+    }
+
+    // apply_costs() lets a spec's `costs:` section replace the config's.
+    void apply_costs(const CostSpec& c) {
+        if (c.switch_ns)
+            cfg.context_switch_ns = *c.switch_ns;
+        for (size_t k = 0; k < c.migration_ns.size(); ++k)
+            if (c.migration_ns[k])
+                cfg.migration_cost_ns[k] = *c.migration_ns[k];
     }
 
     // The scheduler outlives the members declared after it, yet its
@@ -76,8 +93,11 @@ struct Simulator::Impl final : ExecutorHooks, sim::ThreadHost {
         sched.set_observer(nullptr);
     }
 
-    SimTask& new_task(const GroupSpec& g, int group_index, int instance) {
+    // new_task() makes a task of group `g` that draws from `stream`.
+    SimTask& new_task(const GroupSpec& g, int group_index, int instance, uint64_t stream) {
         SimTask& st = tasks.emplace_back();
+        st.stream = stream;
+        st.rng = Rng(stream);
         st.index = static_cast<uint32_t>(tasks.size() - 1);
         st.group = &g;
         st.repeat_left = g.repeat;
@@ -94,8 +114,9 @@ struct Simulator::Impl final : ExecutorHooks, sim::ThreadHost {
     // Arrivals are drawn up front, group by group, so the random stream (and
     // so the whole run) does not depend on event interleaving.
     void create_arrivals() {
-        for (const TaskArrival& a : draw_arrivals(spec, rng)) {
-            SimTask& st = new_task(spec.groups[static_cast<size_t>(a.group)], a.group, a.index);
+        for (const TaskArrival& a : draw_arrivals(spec, seed)) {
+            SimTask& st = new_task(spec.groups[static_cast<size_t>(a.group)], a.group, a.index,
+                                   task_stream(seed, a.group, static_cast<uint64_t>(a.index)));
             st.path_ns = scaled(a.at_ns);
             if (st.group->thread)
                 threads->add(st);
@@ -170,14 +191,15 @@ struct Simulator::Impl final : ExecutorHooks, sim::ThreadHost {
             const Step& s = behavior[st.step++];
             switch (s.kind) {
                 case Step::Kind::Run:
-                    st.remaining_ns = scaled(s.duration.sample(rng));
+                    st.remaining_ns = scaled(s.duration.sample(st.rng));
                     work_ns += st.remaining_ns;
+                    st.demand_ns += st.remaining_ns;
                     st.path_ns += st.remaining_ns;
                     if (st.remaining_ns > 0)
                         return true;
                     break;
                 case Step::Kind::Block: {
-                    uint64_t d = scaled(s.duration.sample(rng));
+                    uint64_t d = scaled(s.duration.sample(st.rng));
                     st.path_ns += d;
                     sched.block(cpu, now);
                     events.push(now + d, EventKind::Wake, st.index);
@@ -187,7 +209,8 @@ struct Simulator::Impl final : ExecutorHooks, sim::ThreadHost {
                     const GroupSpec& g = spec.groups[static_cast<size_t>(s.spawn_group)];
                     threads->ordinary_added(static_cast<uint64_t>(s.spawn_count));
                     for (int i = 0; i < s.spawn_count; ++i) {
-                        SimTask& child = new_task(g, s.spawn_group, static_cast<int>(tasks.size()));
+                        SimTask& child = new_task(g, s.spawn_group, static_cast<int>(tasks.size()),
+                                                  child_stream(st.stream, st.children++));
                         child.path_ns = st.path_ns;
                         child.task.spawner_cpu = cpu;  // as the runtime sets it
                         if (s.join) {
@@ -242,9 +265,29 @@ struct Simulator::Impl final : ExecutorHooks, sim::ThreadHost {
         });
     }
 
+    // wake_idle_for_arrival() kicks one idle CPU when an arrival was queued
+    // on a busy one, so a policy whose idle CPUs pull (steal, fair) takes
+    // it now instead of at its next periodic pull; the runtime's arrivals
+    // wake a parked worker the same way.
+    void wake_idle_for_arrival(const Task& t) {
+        int cpu = t.cpu;
+        if (cpu < 0 || cpus[static_cast<size_t>(cpu)].current == nullptr)
+            return;
+        int n = sched.num_cpus();
+        for (int d = 1; d < n; ++d) {
+            int other = (cpu + d) % n;
+            const CpuState& c = cpus[static_cast<size_t>(other)];
+            if (c.current == nullptr && !c.resched_pending && !c.eof &&
+                sched.rq(other).nr_queued.load(std::memory_order_relaxed) == 0) {
+                kick(other);
+                return;
+            }
+        }
+    }
+
     bool finish(int cpu, SimTask& st) {
         sched.exit(cpu, now);
-        recorder.on_exit(st.task, now);
+        recorder.on_exit(st.task, now, st.demand_ns);
         last_exit_ns = now;
         ++exited_seen;
         critical_path_ns = std::max(critical_path_ns, st.path_ns);
@@ -282,6 +325,7 @@ struct Simulator::Impl final : ExecutorHooks, sim::ThreadHost {
             if (st.task.id != c.last_task) {
                 start += cfg.context_switch_ns;
                 c.busy_ns += cfg.context_switch_ns;
+                recorder.add_busy(cpu, cfg.context_switch_ns);
                 c.busy_energy_j += 1e-9 * static_cast<double>(cfg.context_switch_ns) *
                                    cfg.power.busy_w(speed_pm(cpu));
             }
@@ -477,6 +521,7 @@ struct Simulator::Impl final : ExecutorHooks, sim::ThreadHost {
             switch (e.kind) {
                 case EventKind::Arrive:
                     sched.spawn(tasks[e.target].task, now);
+                    wake_idle_for_arrival(tasks[e.target].task);
                     if (--arrivals_left == 0)
                         sched.close_arrivals();
                     break;
@@ -571,40 +616,6 @@ struct Simulator::Impl final : ExecutorHooks, sim::ThreadHost {
             sched.wake(st.task, now);
     }
 
-    std::vector<double> cpu_sleep_us;
-
-    // account_energy() prices every CPU's [0, end): busy segments at their
-    // speed (already summed), asleep time at sleep power, the rest of the
-    // idle time at idle power. Asleep time is reported apart from idle time:
-    // each CPU's busy + idle + asleep = makespan.
-    void account_energy(SimResult& r, uint64_t end) {
-        cpu_sleep_us.assign(cpus.size(), 0);
-        double energy = 0;
-        uint64_t sleep_total = 0;
-        for (size_t i = 0; i < cpus.size(); ++i) {
-            CpuState& c = cpus[i];
-            if (c.asleep)
-                c.sleeps.emplace_back(c.asleep_since_ns, std::max(now, end));
-            uint64_t asleep = 0;
-            for (auto [from, to] : c.sleeps)
-                if (from < end)
-                    asleep += std::min(to, end) - from;
-            uint64_t busy = std::min(c.busy_ns, end);
-            asleep = std::min(asleep, end - busy);
-            uint64_t idle = end - busy - asleep;
-            energy += c.busy_energy_j + 1e-9 * (static_cast<double>(idle) * cfg.power.idle_w +
-                                                static_cast<double>(asleep) * cfg.power.sleep_w);
-            sleep_total += asleep;
-            cpu_sleep_us[i] = static_cast<double>(asleep) / 1e3;
-            if (i < r.summary.cpus.size()) {
-                CpuSummary& cs = r.summary.cpus[i];
-                cs.idle_us = std::max(0.0, cs.idle_us - cpu_sleep_us[i]);
-            }
-        }
-        r.energy_j = energy;
-        r.sleep_us = static_cast<double>(sleep_total) / 1e3;
-    }
-
     SimResult finish_run(bool stopped, double wall_s) {
         if (!stopped)
             sched.check_invariants();
@@ -630,14 +641,16 @@ struct Simulator::Impl final : ExecutorHooks, sim::ThreadHost {
         r.completed = !stopped && not_exited == 0;
         r.interrupted = interrupted;
         s.policy_stats_json = sched.policy().stats_json();
-        account_energy(r, end);
+        sim::EnergyAccount energy = sim::account_energy(cpus, cfg.power, now, end, s.cpus);
+        r.energy_j = energy.energy_j;
+        r.sleep_us = static_cast<double>(energy.sleep_ns) / 1e3;
         r.work_us = static_cast<double>(work_ns) / 1e3;
         r.critical_path_us = static_cast<double>(critical_path_ns) / 1e3;
         r.lower_bound_us =
             std::max(r.work_us / static_cast<double>(sched.num_cpus()), r.critical_path_us);
         std::string cpu_sleep;
-        for (size_t i = 0; i < cpu_sleep_us.size(); ++i)
-            cpu_sleep += fmt::format("{}{:.3f}", i == 0 ? "" : ",", cpu_sleep_us[i]);
+        for (size_t i = 0; i < energy.cpu_sleep_us.size(); ++i)
+            cpu_sleep += fmt::format("{}{:.3f}", i == 0 ? "" : ",", energy.cpu_sleep_us[i]);
         s.extra_json = fmt::format(
             R"({{"unfinished":{},"policy_switches":[{}],"energy_j":{:.6f},"sleep_us":{:.3f},)"
             R"("cpu_sleep_us":[{}],"work_us":{:.3f},"critical_path_us":{:.3f},)"

@@ -131,10 +131,11 @@ std::vector<uint64_t> draw_arrival_times(const Arrival& a, int count, Rng& rng) 
     return out;
 }
 
-std::vector<TaskArrival> draw_arrivals(const WorkloadSpec& spec, Rng& rng) {
+std::vector<TaskArrival> draw_arrivals(const WorkloadSpec& spec, uint64_t seed) {
     std::vector<TaskArrival> out;
     for (size_t gi = 0; gi < spec.groups.size(); ++gi) {
         const GroupSpec& g = spec.groups[gi];
+        Rng rng(stream_seed(seed, kArrivalStream, gi));
         std::vector<uint64_t> times = draw_arrival_times(g.arrival, g.count, rng);
         for (size_t i = 0; i < times.size(); ++i)
             out.push_back({times[i], static_cast<int>(gi), static_cast<int>(i)});

@@ -35,7 +35,7 @@ bool is_digit(char c) {
 
 // The distributions are written out here rather than taken from <random>:
 // std::exponential_distribution and friends are implementation-defined, so a
-// seed would replay differently under another standard library. mt19937_64's
+// seed would replay differently under another standard library. xoshiro256**'s
 // raw output is fully specified, and so is everything below apart from the
 // last bit of libm's log/cos/sqrt.
 

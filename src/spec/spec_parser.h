@@ -110,6 +110,7 @@ class SpecParser {
     // its `thread` entry or null; `pollers_key` likewise).
     void check_thread_group(const GroupSpec& g, const Entry* thread_key, const Entry* pollers_key,
                             const Entry* arrival_key, const Entry* repeat_key) const;
+    CostSpec costs(const Entry& e) const;  // costs.cpp
     Step step(const YAML::Node& n, size_t group, size_t index);
     Step spawn_step(const Entry& e, size_t group, size_t index);
     GroupSpec group(const YAML::Node& n, size_t index);

@@ -340,14 +340,16 @@ void SpecParser::check_reachable(const WorkloadSpec& spec) const {
 }
 
 WorkloadSpec SpecParser::parse(const YAML::Node& root) {
-    constexpr std::string_view kTop = "a map with 'groups' and optionally name, topology, seed";
+    constexpr std::string_view kTop =
+        "a map with 'groups' and optionally name, topology, seed, costs";
     WorkloadSpec spec;
     spec.path = path_;
     if (root.IsNull())
         fail({1, 1}, "the spec is empty", kTop);
     require(root, YAML::NodeType::Map, loc_of(root), "the spec", kTop);
     bool has_groups = false;
-    for (const Entry& e : entries(root, "the spec", {"name", "topology", "seed", "groups"})) {
+    for (const Entry& e :
+         entries(root, "the spec", {"name", "topology", "seed", "costs", "groups"})) {
         if (e.key == "name" || e.key == "topology") {
             std::string text = scalar(e, "a non-empty string");
             if (text.empty())
@@ -359,6 +361,8 @@ WorkloadSpec SpecParser::parse(const YAML::Node& root) {
             if (ec != std::errc{} || ptr != text.data() + text.size())
                 fail(e.value_loc(), fmt::format("seed '{}' is not a 64-bit unsigned integer", text),
                      "a non-negative integer");
+        } else if (e.key == "costs") {
+            spec.costs = costs(e);
         } else {
             require(e.value, YAML::NodeType::Sequence, e.value_loc(), "'groups'",
                     "a non-empty list of groups");

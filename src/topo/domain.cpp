@@ -1,6 +1,7 @@
 #include "schedkit/domain.h"
 
 #include <algorithm>
+#include <cctype>
 #include <functional>
 #include <set>
 
@@ -24,6 +25,18 @@ const char* level_name(LevelKind kind) {
             return "SYSTEM";
     }
     return "?";
+}
+
+std::optional<LevelKind> level_kind_named(std::string_view name) {
+    for (int k = 0; k < kNumLevelKinds; ++k) {
+        std::string_view known = level_name(static_cast<LevelKind>(k));
+        bool same = known.size() == name.size();
+        for (size_t i = 0; same && i < name.size(); ++i)
+            same = std::toupper(static_cast<unsigned char>(name[i])) == known[i];
+        if (same)
+            return static_cast<LevelKind>(k);
+    }
+    return std::nullopt;
 }
 
 namespace {

@@ -107,6 +107,7 @@ void add_sim_command(CLI::App& app, Command& run) {
     args->workload.add_to(*cmd, true);
     args->progress.add_to(*cmd);
     args->schedule.add_to(*cmd);
+    args->workload.add_cost_flags(*cmd);
     cmd->callback([args, &run] { run = [args] { return run_sim(*args); }; });
 }
 

@@ -43,9 +43,21 @@ void WorkloadArgs::add_to(CLI::App& cmd, bool with_policy) {
     cmd.add_flag("--json", json, "Print one JSON object instead of a table");
 }
 
+void WorkloadArgs::add_cost_flags(CLI::App& cmd) {
+    cmd.add_option("--switch-cost", switch_cost,
+                   "CPU time a context switch costs in the simulator, e.g. 2us");
+    cmd.add_option("--migration-cost", migration_cost,
+                   "Cache-refill cost of a migration per level, e.g. LLC=5us,NUMA=80us");
+}
+
 LoadedWorkload load(const WorkloadArgs& args) {
     load_plugins(args.plugins);  // their policies may be named below
     LoadedWorkload w;
+    CostSpec flags;
+    if (!args.switch_cost.empty())
+        flags.switch_ns = parse_duration(args.switch_cost, "--switch-cost");
+    if (!args.migration_cost.empty())
+        parse_migration_costs(args.migration_cost, "--migration-cost", flags);
     if (!args.seed.empty()) {
         uint64_t v = 0;
         auto [ptr, ec] = std::from_chars(args.seed.data(), args.seed.data() + args.seed.size(), v);
@@ -74,6 +86,11 @@ LoadedWorkload load(const WorkloadArgs& args) {
         w.switches.push_back(ps);
     }
     w.spec = parse_workload_file(args.spec_path);
+    if (flags.switch_ns)
+        w.spec.costs.switch_ns = flags.switch_ns;
+    for (size_t k = 0; k < flags.migration_ns.size(); ++k)
+        if (flags.migration_ns[k])
+            w.spec.costs.migration_ns[k] = flags.migration_ns[k];
     std::string topo = !args.topology.empty() ? args.topology : w.spec.topology.value_or("host");
     w.topo = Topology::load(topo);
     check_against(w.spec, w.topo);

@@ -26,10 +26,15 @@ struct WorkloadArgs {
     std::string until;                  // empty: run to completion
     std::string quantum;                // empty: the policy's
     std::string trace_path;
+    std::string switch_cost;     // empty: the spec's, else SimConfig's
+    std::string migration_cost;  // "LLC=5us,NUMA=80us"; empty: the spec's
     std::vector<std::string> plugins;  // --plugin PATH.so, loaded before any policy is read
     bool json = false;
 
     void add_to(CLI::App& cmd, bool with_policy);
+    // add_cost_flags() adds --switch-cost and --migration-cost (simulator
+    // commands only: the runtime pays real costs).
+    void add_cost_flags(CLI::App& cmd);
 };
 
 // add_plugin_option() adds `--plugin PATH` (repeatable) to `cmd`;
@@ -53,7 +58,8 @@ struct LoadedWorkload {
     uint64_t quantum_ns = 0;
 };
 
-// load() reads and checks the spec, topology, switches, seed and times.
+// load() reads and checks the spec, topology, switches, seed and times;
+// cost flags replace the spec's `costs:` entries they name.
 // Throws InputError on any bad input.
 LoadedWorkload load(const WorkloadArgs& args);
 
