@@ -155,7 +155,7 @@ TEST(ParseDuration, AcceptsEveryUnit) {
     for (Case c : {Case{"10ns", 10}, Case{"250us", 250 * kUs}, Case{"3ms", 3 * kMs},
                    Case{"1s", 1'000 * kMs}, Case{"1.5ms", 1'500 * kUs}, Case{"0.1s", 100 * kMs},
                    Case{"0ms", 0}, Case{"2.0000000004s", 2'000 * kMs}, Case{"0.0000015s", 1'500},
-                   Case{"18446744073709551615ns", UINT64_MAX}})
+                   Case{"9007199254740992ns", uint64_t{1} << 53}})
         EXPECT_EQ(parse_duration(c.text, "x"), c.ns) << c.text;
 }
 
@@ -168,7 +168,9 @@ TEST(ParseDuration, RejectsMalformedText) {
                    Case{"-3ms", "negative duration '-3ms'"},
                    Case{"3msec", "unknown unit 'msec' in '3msec'"}, Case{"5m", "unknown unit 'm'"},
                    Case{"3 ms", "unknown unit ' ms'"}, Case{"ms", "does not start with a number"},
-                   Case{"1.ms", "no digits after '.'"}, Case{"20000000000s", "too long"}}) {
+                   Case{"1.ms", "no digits after '.'"}, Case{"20000000000s", "too long"},
+                   Case{"9007199254740993ns", "above 2^53 ns"},
+                   Case{"18446744073709551615ns", "above 2^53 ns"}}) {
         try {
             parse_duration(c.text, "--quantum");
             ADD_FAILURE() << "no error for '" << c.text << "'";

@@ -28,6 +28,7 @@ struct PolicyOption {
     std::string help;
     double min = 0;  // inclusive lower bound for numbers
     double max = 1e18;
+    bool names_cpu = false;  // an Int that is a CPU id: checked against the machine
 };
 
 // PolicyOptions are an option set checked against a policy's descriptions;
@@ -75,8 +76,11 @@ void register_policy(PolicyInfo info);
 
 // make_policy() builds a policy from "name" or "name:opt=value,opt=value".
 // `what` names the input in errors (e.g. "--policy"). Throws InputError
-// naming the bad policy or option and listing the valid ones.
-std::unique_ptr<Policy> make_policy(std::string_view spec, std::string_view what = "--policy");
+// naming the bad policy or option and listing the valid ones; an option
+// given twice, a number that is not finite, or (with num_cpus > 0) a CPU
+// option naming a CPU the machine does not have is an error too.
+std::unique_ptr<Policy> make_policy(std::string_view spec, std::string_view what = "--policy",
+                                    int num_cpus = 0);
 
 // Options every policy accepts (common to the Policy base).
 std::vector<PolicyOption> common_policy_options();

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "schedkit/budget.h"
 #include "schedkit/report.h"
 #include "schedkit/runtime.h"
 #include "schedkit/workload.h"
@@ -34,6 +35,10 @@ struct RealRunConfig {
     // (schedkit/control.h) from before the first arrival until the run
     // ends; a path that cannot be served throws InputError before the run.
     std::string control_socket;
+    // max_tasks bounds the tasks alive at once (budget.h): a spec whose
+    // spawns would go over it stops spawning, the run ends, and
+    // run_workload() throws BudgetError naming --max-tasks.
+    uint64_t max_tasks = Budget{}.max_tasks;
 };
 
 // HostShare is how much CPU the host actually gave the run's workers while

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "schedkit/budget.h"
 #include "schedkit/domain.h"
 #include "schedkit/policy.h"
 #include "schedkit/report.h"
@@ -99,8 +100,12 @@ struct SimConfig {
     // steps, arrival times) as `schedkit run --scale` does, so a scaled real
     // run can be set beside its simulation.
     double scale = 1.0;
-    // max_events stops a run that cannot end (a spec that spawns forever).
-    uint64_t max_events = 2'000'000'000;
+    // Budgets (budget.h): a run that would create more tasks, handle more
+    // events or reach a later virtual time throws BudgetError, naming the
+    // limit: a spec that cannot end fails instead of exhausting the machine.
+    uint64_t max_events = Budget{}.max_events;
+    uint64_t max_tasks = Budget{}.max_tasks;
+    uint64_t max_time_ns = Budget{}.max_time_ns;
     PowerModel power;
     // progress, when set, is called from run()'s thread about every
     // progress_every events.
@@ -149,7 +154,9 @@ class Simulator {
     // reported in the summary's "switches" list and the old policy goes on.
     void schedule_switch(uint64_t at_ns, std::unique_ptr<Policy> next);
 
-    // run() simulates until every task exited, until_ns, or max_events.
+    // run() simulates until every task exited or until_ns. Throws
+    // BudgetError when the run goes over max_tasks, max_events or
+    // max_time_ns.
     SimResult run();
 
     Scheduler& scheduler();

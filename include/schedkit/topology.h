@@ -9,6 +9,11 @@
 
 namespace schedkit {
 
+// kMaxTopologyCpus bounds every topology schedkit loads (synthetic, XML or
+// host): far above today's machines, and low enough that a typo such as
+// "pu:100000" fails at once instead of hanging inside hwloc.
+inline constexpr int kMaxTopologyCpus = 4096;
+
 // CpuInfo places one CPU (hwloc PU) in the machine. schedkit numbers CPUs
 // densely 0..N-1 in hwloc's logical order; os_index is the id the kernel uses
 // (what binding needs). Each *_id is dense per kind of object; a machine

@@ -191,7 +191,9 @@ std::vector<TaskArrival> draw_arrivals(const WorkloadSpec& spec, uint64_t seed);
 // (unknown key, negative or unitless duration, unknown unit, spawn of an
 // undefined group, spawn cycles without a base case are allowed but a group
 // spawning itself unconditionally forever is not detected).
-WorkloadSpec parse_workload_file(const std::string& path);
+// A file larger than max_bytes (Budget::max_spec_bytes) is refused before
+// it is parsed; reading stops there, so /dev/zero is refused too.
+WorkloadSpec parse_workload_file(const std::string& path, uint64_t max_bytes = 16u << 20);
 // parse_workload() parses YAML text; `path` names it in errors.
 WorkloadSpec parse_workload(std::string_view yaml, const std::string& path);
 // check_against() validates a spec against the topology it will run on
@@ -202,7 +204,9 @@ void check_against(const WorkloadSpec& spec, const Topology& topo);
 // (InputError "what 'text': ...; expected LEVEL=DURATION,...").
 void parse_migration_costs(std::string_view text, std::string_view what, CostSpec& costs);
 // parse_duration() reads "250us", "3ms", "1s", "10ns", "1.5ms". `what` names
-// the input in errors.
-uint64_t parse_duration(std::string_view text, std::string_view what);
+// the input in errors. A value above `max_ns` (by default 2^53 ns, about 104
+// days: kMaxDurationNs in budget.h) is an error.
+uint64_t parse_duration(std::string_view text, std::string_view what,
+                        uint64_t max_ns = uint64_t{1} << 53);
 
 }  // namespace schedkit

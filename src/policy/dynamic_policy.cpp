@@ -274,7 +274,7 @@ PolicyInfo dynamic_policy_info() {
          {"core_limit", OptionType::Double, "80", "busy % a CPU is filled up to", 0, 100},
          {"core_busy", OptionType::Double, "95",
           "busy % above which the main CPU is overloaded (maximum frequency)", 0, 100},
-         {"main_cpu", OptionType::Int, "0", "the CPU idle threads gather on", 0, 1e6}},
+         {"main_cpu", OptionType::Int, "0", "the CPU idle threads gather on", 0, 1e6, true}},
         [](const PolicyOptions& o) {
             DynamicConfig c;
             c.period_ns = o.get_duration_ns("period_us");

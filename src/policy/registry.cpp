@@ -5,11 +5,13 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cmath>
 #include <cstdlib>
 #include <deque>
 #include <mutex>
 #include <shared_mutex>
 #include <stdexcept>
+#include <set>
 
 #include "schedkit/error.h"
 
@@ -91,8 +93,8 @@ std::string check_value(const PolicyOption& o, const std::string& text) {
     if (o.type == OptionType::Double) {
         char* stop = nullptr;
         v = std::strtod(text.c_str(), &stop);
-        if (text.empty() || stop != end)
-            return fmt::format("expected a {}", option_type_name(o.type));
+        if (text.empty() || stop != end || !std::isfinite(v))
+            return fmt::format("expected a finite {}", option_type_name(o.type));
     } else {
         int64_t i = 0;
         auto [ptr, ec] = std::from_chars(text.data(), end, i);
@@ -123,7 +125,9 @@ uint64_t PolicyOptions::get_duration_ns(const std::string& name) const {
 
 std::vector<PolicyOption> common_policy_options() {
     return {{"quantum_us", OptionType::DurationUs, "3000",
-             "time slice before a task is preempted when others wait", 1, 1e9}};
+             "time slice before a task is preempted when others wait (above the 2 us a simulated "
+             "context switch costs)",
+             3, 1e9}};
 }
 
 void apply_common_options(Policy& p, const PolicyOptions& o) {
@@ -166,7 +170,7 @@ void register_policy(std::string name, PolicyFactory factory, std::vector<Policy
         PolicyInfo{std::move(name), std::move(summary), std::move(options), std::move(factory)});
 }
 
-std::unique_ptr<Policy> make_policy(std::string_view spec, std::string_view what) {
+std::unique_ptr<Policy> make_policy(std::string_view spec, std::string_view what, int num_cpus) {
     std::string_view name = spec.substr(0, spec.find(':'));
     const PolicyInfo* info = find_policy(name);
     if (info == nullptr)
@@ -175,6 +179,7 @@ std::unique_ptr<Policy> make_policy(std::string_view spec, std::string_view what
     PolicyOptions opts;
     for (const PolicyOption& o : info->options)
         opts.values[o.name] = o.default_value;
+    std::set<std::string> given;
     if (name.size() < spec.size()) {
         std::string_view rest = spec.substr(name.size() + 1);
         size_t col = name.size() + 2;  // 1-based column of the first option
@@ -202,6 +207,14 @@ std::unique_ptr<Policy> make_policy(std::string_view spec, std::string_view what
             if (!err.empty())
                 throw InputError(fmt::format("{} '{}': column {}: bad value '{}' for {}: {}", what,
                                              spec, col + eq + 1, value, key, err));
+            if (it->names_cpu && num_cpus > 0 && std::stoll(value) >= num_cpus)
+                throw InputError(
+                    fmt::format("{} '{}': column {}: {}={} names a CPU the machine does not have "
+                                "(expected 0 to {})",
+                                what, spec, col + eq + 1, key, value, num_cpus - 1));
+            if (!given.insert(key).second)
+                throw InputError(fmt::format("{} '{}': column {}: option '{}' given twice", what,
+                                             spec, col, key));
             opts.values[key] = value;
             if (item.size() == rest.size())
                 break;

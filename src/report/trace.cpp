@@ -7,9 +7,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <functional>
 #include <iterator>
 #include <nlohmann/json.hpp>
@@ -18,6 +16,7 @@
 #include <string_view>
 #include <tuple>
 
+#include "schedkit/output_file.h"
 #include "schedkit/report.h"
 
 namespace schedkit {
@@ -49,24 +48,14 @@ std::string json_string(const std::string& s) {
     return nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-// TraceFile writes `<path>.tmp` through a buffer and renames it over `path`
-// on commit(). Destroyed uncommitted (an error, an exception), it removes
-// the temporary file, so a failed write leaves nothing behind.
+// TraceFile buffers the events and writes them through an OutputFile: a
+// temporary file renamed over `path` on commit() (a device or FIFO is
+// written in place). Destroyed uncommitted (an error, an exception), it
+// leaves nothing behind.
 class TraceFile {
   public:
-    explicit TraceFile(const std::string& path) : path_(path), tmp_(path + ".tmp") {
-        file_ = std::fopen(tmp_.c_str(), "wb");
-        if (file_ == nullptr)
-            fail("cannot create", tmp_);
+    explicit TraceFile(const std::string& path) : file_(path, "trace") {
         buf_.reserve(kFlushBytes + 4096);
-    }
-    TraceFile(const TraceFile&) = delete;
-    TraceFile& operator=(const TraceFile&) = delete;
-    ~TraceFile() {
-        if (file_ != nullptr)
-            std::fclose(file_);
-        if (!committed_)
-            std::remove(tmp_.c_str());
     }
 
     // buf() is where events are formatted; maybe_flush() writes it out once
@@ -79,32 +68,19 @@ class TraceFile {
 
     void commit() {
         flush();
-        std::FILE* f = file_;
-        file_ = nullptr;
-        if (std::fclose(f) != 0)
-            fail("cannot write", tmp_);
-        if (std::rename(tmp_.c_str(), path_.c_str()) != 0)
-            fail("cannot rename the trace to", path_);
-        committed_ = true;
+        file_.commit();
     }
 
   private:
     static constexpr size_t kFlushBytes = 1 << 20;
 
     void flush() {
-        if (!buf_.empty() && std::fwrite(buf_.data(), 1, buf_.size(), file_) != buf_.size())
-            fail("cannot write", tmp_);
+        file_.write(buf_);
         buf_.clear();
     }
-    [[noreturn]] static void fail(const char* what, const std::string& file) {
-        int err = errno;
-        throw std::runtime_error(fmt::format("trace: {} {}: {}", what, file, std::strerror(err)));
-    }
 
-    std::string path_, tmp_;
-    std::FILE* file_ = nullptr;
+    OutputFile file_;
     std::string buf_;
-    bool committed_ = false;
 };
 
 // Kind orders the events that share a timestamp: run slices first (so a

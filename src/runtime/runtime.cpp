@@ -99,8 +99,8 @@ void Runtime::Config::validate() const {
         throw InputError("thread_window_ns: expected a positive window");
     if (idle_balance_ns == 0)
         throw InputError("idle_balance_ns: expected a positive interval");
-    if (!policy_factory)
-        make_policy(policy, "policy");  // throws InputError naming the bad option
+    if (!policy_factory)  // InputError naming the bad option or a CPU beyond the machine
+        make_policy(policy, "policy", topology ? topology->num_cpus() : n);
 }
 
 namespace detail {
@@ -134,6 +134,11 @@ RuntimeCore::~RuntimeCore() {
 }
 
 void RuntimeCore::start() {
+    std::lock_guard g(lifecycle_mu_);
+    start_locked();
+}
+
+void RuntimeCore::start_locked() {
     if (started_)
         throw std::logic_error("Runtime::start(): already started");
     started_ = true;
@@ -386,13 +391,16 @@ void RuntimeCore::cancel_live_tasks() {
 }
 
 StopReport RuntimeCore::stop(std::chrono::nanoseconds drain) {
-    if (stopped_)
-        return report_;
     if (worker_here() != nullptr)
         throw std::logic_error(
             "Runtime::stop() called from a runtime task (it would wait on itself)");
+    // Any number of threads may call stop(): the first stops, the others
+    // wait for it here and get the same report.
+    std::lock_guard lifecycle(lifecycle_mu_);
+    if (stopped_)
+        return report_;
     if (!started_)
-        start();
+        start_locked();
     stopping_.store(true, std::memory_order_release);
     auto deadline = Clock::now() + drain;
     stop_waiting_.store(true, std::memory_order_seq_cst);
@@ -438,7 +446,7 @@ StopReport RuntimeCore::stop(std::chrono::nanoseconds drain) {
 }
 
 SwitchResult RuntimeCore::set_policy(std::string_view spec) {
-    return set_policy(make_policy(spec, "set_policy"));
+    return set_policy(make_policy(spec, "set_policy", sched.num_cpus()));
 }
 
 SwitchResult RuntimeCore::set_policy(std::unique_ptr<Policy> next) {

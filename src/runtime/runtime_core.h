@@ -211,7 +211,7 @@ class RuntimeCore final : public ExecutorHooks {
             std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0_).count());
     }
 
-    void start();
+    void start();  // start() and stop(): safe from any thread, stop() idempotent
     StopReport stop(std::chrono::nanoseconds drain);
     bool started() const noexcept { return started_; }
     bool stopped() const noexcept { return stopped_; }
@@ -266,6 +266,7 @@ class RuntimeCore final : public ExecutorHooks {
 
   private:
     explicit RuntimeCore(Resolved r);
+    void start_locked();  // start() with lifecycle_mu_ held
     // wait_until() waits until done() holds (checked under idle_mu_) or the
     // deadline; returns done().
     // Polls as well (every millisecond): a fast-path task's end does not
@@ -301,8 +302,12 @@ class RuntimeCore final : public ExecutorHooks {
     mutable std::mutex threads_mu_;  // guards threads_
     std::set<ThreadFiber*> threads_;
     std::atomic<bool> stopping_{false};  // external spawns refused
-    bool started_ = false;               // start()/stop() are not concurrent
-    bool stopped_ = false;
+    // lifecycle_mu_ serialises start() and stop(): a second stop() waits
+    // for the first and returns its report. The flags are atomic because
+    // spawns and stats read them without it.
+    std::mutex lifecycle_mu_;
+    std::atomic<bool> started_{false};
+    std::atomic<bool> stopped_{false};
     StopReport report_;
     uint64_t stop_ns_ = 0;
 };

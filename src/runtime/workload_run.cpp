@@ -43,13 +43,15 @@ struct alignas(64) SpinClock {
 
 // RunContext is shared by the driver thread and every task of one run.
 struct RunContext {
-    RunContext(const WorkloadSpec& s, Runtime& r, double sc, uint64_t sd)
-        : spec(s), rt(r), scale(sc), seed(sd) {}
+    RunContext(const WorkloadSpec& s, Runtime& r, double sc, uint64_t sd, uint64_t max)
+        : spec(s), rt(r), scale(sc), seed(sd), max_tasks(max) {}
 
     const WorkloadSpec& spec;
     Runtime& rt;
     double scale;
     uint64_t seed;
+    uint64_t max_tasks;
+    std::atomic<bool> over_budget{false};  // a spawn was refused: max_tasks alive
     std::atomic<uint64_t> next_index{0};  // per-task random streams
     // The spec's lightweight threads: per thread group its threads, a
     // round-robin counter for sends, and per thread a random stream used
@@ -70,12 +72,23 @@ struct RunContext {
     // One semaphore per spec event (wait/notify steps), as the simulator's.
     std::vector<std::unique_ptr<Semaphore>> events;
 
+    // scaled() saturates: an arrival near kMaxVirtualNs times a scale of
+    // up to 1000 must not overflow the cast.
     uint64_t scaled(uint64_t ns) const {
-        return static_cast<uint64_t>(std::llround(static_cast<double>(ns) * scale));
+        double v = std::min(static_cast<double>(ns) * scale, static_cast<double>(kMaxVirtualNs));
+        return static_cast<uint64_t>(std::llround(v));
     }
-    void started() {
+    // started() counts a task about to be spawned; false (and nothing
+    // counted) when max_tasks are alive.
+    bool started() {
         std::lock_guard g(mu);
+        if (live >= max_tasks) {
+            over_budget.store(true, std::memory_order_relaxed);
+            all_done.notify_all();  // the run ends at once
+            return false;
+        }
         ++live;
+        return true;
     }
     void finished() {
         std::lock_guard g(mu);
@@ -197,10 +210,12 @@ SpawnOptions options_for(RunContext& ctx, int group, uint64_t index) {
 Job<void> run_task(RunContext& ctx, int group, uint64_t stream);
 
 // spawn_task() starts one task of `group` drawing from `stream` (rng.h); the
-// run is not over until it ends.
-JoinHandle<void> spawn_task(RunContext& ctx, int group, uint64_t stream) {
+// run is not over until it ends. Over the task budget it starts nothing and
+// returns an empty handle.
+std::optional<JoinHandle<void>> spawn_task(RunContext& ctx, int group, uint64_t stream) {
+    if (!ctx.started())
+        return std::nullopt;
     uint64_t index = ctx.next_index.fetch_add(1, std::memory_order_relaxed);
-    ctx.started();
     return ctx.rt.spawn(run_task(ctx, group, stream), options_for(ctx, group, index));
 }
 
@@ -227,9 +242,13 @@ Job<void> run_task(RunContext& ctx, int group, uint64_t stream) {
                     break;
                 case Step::Kind::Spawn: {
                     std::vector<JoinHandle<void>> kids;
-                    for (int i = 0; i < s.spawn_count; ++i)
-                        kids.push_back(
-                            spawn_task(ctx, s.spawn_group, child_stream(stream, children++)));
+                    for (int i = 0; i < s.spawn_count; ++i) {
+                        auto kid =
+                            spawn_task(ctx, s.spawn_group, child_stream(stream, children++));
+                        if (!kid)
+                            co_return;  // over budget: the run is ending
+                        kids.push_back(std::move(*kid));
+                    }
                     if (s.join)
                         for (auto& k : kids)
                             co_await k;
@@ -308,7 +327,7 @@ RealRunResult run_workload(const WorkloadSpec& spec, const RealRunConfig& config
     if (!config.control_socket.empty())
         control.emplace(rt, config.control_socket);
     uint64_t seed = config.seed.value_or(spec.seed);
-    RunContext ctx(spec, rt, config.scale, seed);
+    RunContext ctx(spec, rt, config.scale, seed, config.max_tasks);
     for (size_t i = 0; i < spec.events.size(); ++i)
         ctx.events.push_back(std::make_unique<Semaphore>(0));
     // The simulator's draws: the same tasks at the same times.
@@ -342,19 +361,29 @@ RealRunResult run_workload(const WorkloadSpec& spec, const RealRunConfig& config
         if (at > until)
             break;
         std::this_thread::sleep_until(at);
-        if (e.group >= 0)
-            spawn_task(ctx, e.group, e.stream).detach();
-        else
+        if (ctx.over_budget.load(std::memory_order_relaxed))
+            break;
+        if (e.group >= 0) {
+            if (auto h = spawn_task(ctx, e.group, e.stream))
+                h->detach();
+        } else {
             rt.set_policy(config.switches[e.switch_index].second);  // a refusal is logged
+        }
     }
     {
         std::unique_lock lk(ctx.mu);
-        ctx.all_done.wait_until(lk, until, [&] { return ctx.live == 0; });
+        ctx.all_done.wait_until(lk, until, [&] {
+            return ctx.live == 0 || ctx.over_budget.load(std::memory_order_relaxed);
+        });
     }
     control.reset();  // no switches from outside while stopping
     close_threads(ctx, until);
     RealRunResult r;
     r.stop = rt.stop(std::chrono::nanoseconds(0));
+    if (ctx.over_budget.load(std::memory_order_relaxed))
+        budget_exceeded(
+            fmt::format("{}: the run had {} tasks alive at once", spec.path, config.max_tasks),
+            "--max-tasks", config.max_tasks);
     r.host = host_share(ctx, rt, clock_ns(CLOCK_PROCESS_CPUTIME_ID) - process_cpu0,
                         static_cast<uint64_t>((Clock::now() - t0).count()));
     RuntimeStats stats = rt.stats();

@@ -95,6 +95,10 @@ struct Simulator::Impl final : ExecutorHooks, sim::ThreadHost {
 
     // new_task() makes a task of group `g` that draws from `stream`.
     SimTask& new_task(const GroupSpec& g, int group_index, int instance, uint64_t stream) {
+        if (tasks.size() >= cfg.max_tasks)
+            budget_exceeded(
+                fmt::format("{}: the simulation created {} tasks", spec.path, tasks.size()),
+                "--max-tasks", cfg.max_tasks);
         SimTask& st = tasks.emplace_back();
         st.stream = stream;
         st.rng = Rng(stream);
@@ -137,7 +141,9 @@ struct Simulator::Impl final : ExecutorHooks, sim::ThreadHost {
     uint64_t scaled(uint64_t ns) const {
         if (cfg.scale == 1.0)
             return ns;
-        return static_cast<uint64_t>(std::llround(static_cast<double>(ns) * cfg.scale));
+        // Saturating at 2^53 ns, the longest duration (budget.h), like a draw.
+        double v = std::min(static_cast<double>(ns) * cfg.scale, static_cast<double>(kMaxDurationNs));
+        return static_cast<uint64_t>(std::llround(v));
     }
 
     // kick() and the dispatch below follow the core's dispatch contract
@@ -192,7 +198,10 @@ struct Simulator::Impl final : ExecutorHooks, sim::ThreadHost {
             switch (s.kind) {
                 case Step::Kind::Run:
                     st.remaining_ns = scaled(s.duration.sample(st.rng));
-                    work_ns += st.remaining_ns;
+                    // Saturating: thousands of CPUs near --max-time could
+                    // sum past 2^64 (each step is at most 2^53 ns).
+                    if (__builtin_add_overflow(work_ns, st.remaining_ns, &work_ns))
+                        work_ns = UINT64_MAX;
                     st.demand_ns += st.remaining_ns;
                     st.path_ns += st.remaining_ns;
                     if (st.remaining_ns > 0)
@@ -510,11 +519,19 @@ struct Simulator::Impl final : ExecutorHooks, sim::ThreadHost {
             } else {
                 break;
             }
-            if ((cfg.until_ns != 0 && e.time_ns > cfg.until_ns) || processed >= cfg.max_events) {
+            if (cfg.until_ns != 0 && e.time_ns > cfg.until_ns) {
                 stopped = true;
                 now = cfg.until_ns != 0 ? std::max(now, std::min(e.time_ns, cfg.until_ns)) : now;
                 break;
             }
+            if (processed >= cfg.max_events)
+                budget_exceeded(fmt::format("{}: the simulation handled {} events by {} ns",
+                                            spec.path, processed, now),
+                                "--max-events", cfg.max_events);
+            if (e.time_ns > cfg.max_time_ns)
+                budget_exceeded(fmt::format("{}: the simulation reached virtual time {}ns",
+                                            spec.path, e.time_ns),
+                                "--max-time", cfg.max_time_ns, "ns");
             now = e.time_ns;
             ++processed;
             prefetch_next();

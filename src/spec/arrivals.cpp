@@ -1,6 +1,8 @@
 // arrivals.cpp: when a spec's initial tasks appear (workload.h).
+#include <algorithm>
 #include <cmath>
 
+#include "schedkit/budget.h"
 #include "schedkit/workload.h"
 
 namespace schedkit {
@@ -18,8 +20,11 @@ double exp_gap(Rng& rng, double mean_ns) {
     return -std::log1p(-unit_interval(rng)) * mean_ns;
 }
 
+// to_time() saturates at kMaxVirtualNs: a tiny rate makes huge gaps, and
+// the run's --max-time then refuses the arrival (no undefined cast, no
+// virtual time near 2^64).
 uint64_t to_time(double t) {
-    return t >= 0x1.0p64 ? UINT64_MAX : static_cast<uint64_t>(t);
+    return t >= static_cast<double>(kMaxVirtualNs) ? kMaxVirtualNs : static_cast<uint64_t>(t);
 }
 
 // Burst: Poisson in "on" time. The exponential gap is memoryless, so a gap

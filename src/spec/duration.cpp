@@ -7,6 +7,7 @@
 #include <limits>
 #include <numbers>
 
+#include "schedkit/budget.h"
 #include "schedkit/error.h"
 #include "schedkit/workload.h"
 
@@ -14,7 +15,9 @@ namespace schedkit {
 
 namespace {
 
-constexpr uint64_t kMaxNs = std::numeric_limits<uint64_t>::max();
+// Every duration is at most 2^53 ns (budget.h): sums of them stay far from
+// 2^64 and every value is exact as a double.
+constexpr uint64_t kMaxNs = kMaxDurationNs;
 
 // unit_to_ns() is the length of one unit in ns, or 0 for an unknown unit.
 uint64_t unit_to_ns(std::string_view unit) {
@@ -44,11 +47,12 @@ double unit_interval(Rng& rng) {
     return static_cast<double>(rng() >> 11) * 0x1.0p-53;
 }
 
-// to_ns() rounds a non-negative real to ns, saturating rather than wrapping.
+// to_ns() rounds a non-negative real to ns, saturating at kMaxNs rather
+// than wrapping (a huge mean or an extreme draw is still a valid time).
 uint64_t to_ns(double x) {
     if (!(x > 0))
         return 0;
-    if (x >= 0x1.0p64)
+    if (x >= static_cast<double>(kMaxNs))
         return kMaxNs;
     return static_cast<uint64_t>(std::round(x));
 }
@@ -181,7 +185,7 @@ double Duration::mean_ns() const {
     return a;
 }
 
-uint64_t parse_duration(std::string_view text, std::string_view what) {
+uint64_t parse_duration(std::string_view text, std::string_view what, uint64_t max_ns) {
     auto fail = [&](std::string_view wrong) -> uint64_t {
         throw InputError(
             fmt::format("{}: {}; expected a non-negative number with a unit ns, us, ms or s (e.g. "
@@ -221,8 +225,13 @@ uint64_t parse_duration(std::string_view text, std::string_view what) {
     uint64_t whole = 0;
     auto [ptr, ec] = std::from_chars(text.data(), text.data() + int_end, whole);
     (void)ptr;
-    if (ec != std::errc{} || whole > kMaxNs / scale)
-        return fail(fmt::format("'{}' is too long (above {} ns)", text, kMaxNs));
+    auto too_long = [&] {
+        return fail(max_ns == kMaxNs
+                        ? fmt::format("'{}' is too long (above 2^53 ns, about 104 days)", text)
+                        : fmt::format("'{}' is too long (above {} ns)", text, max_ns));
+    };
+    if (ec != std::errc{} || whole > max_ns / scale)
+        return too_long();
     uint64_t ns = whole * scale;
 
     // Digits past the ninth are below 1 ns for every unit; ignoring them keeps
@@ -233,8 +242,8 @@ uint64_t parse_duration(std::string_view text, std::string_view what) {
         denom *= 10;
     }
     uint64_t frac_ns = (frac * scale + denom / 2) / denom;
-    if (frac_ns > kMaxNs - ns)
-        return fail(fmt::format("'{}' is too long (above {} ns)", text, kMaxNs));
+    if (frac_ns > max_ns - ns)
+        return too_long();
     return ns + frac_ns;
 }
 

@@ -21,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include "schedkit/budget.h"
 #include "schedkit/error.h"
 #include "schedkit/task.h"
 #include "spec/spec_parser.h"
@@ -410,16 +411,27 @@ WorkloadSpec parse_workload(std::string_view yaml, const std::string& path) {
     return SpecParser(path).parse(root);
 }
 
-WorkloadSpec parse_workload_file(const std::string& path) {
+WorkloadSpec parse_workload_file(const std::string& path, uint64_t max_bytes) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec))
+        throw InputError(
+            fmt::format("{}: is a directory; expected a readable workload file", path));
     std::ifstream in(path, std::ios::binary);
     if (!in)
         throw InputError(fmt::format("{}: cannot open ({}); expected a readable workload file",
                                      path, std::strerror(errno)));
-    std::ostringstream text;
-    text << in.rdbuf();
-    if (in.bad() || std::filesystem::is_directory(path))
+    // Read at most one byte past the budget: a huge file, or /dev/zero, is
+    // refused without reading it all.
+    std::string text;
+    char buf[1 << 16];
+    while (text.size() <= max_bytes && in.read(buf, sizeof buf).gcount() > 0)
+        text.append(buf, static_cast<size_t>(in.gcount()));
+    if (in.bad())
         throw InputError(fmt::format("{}: cannot read; expected a readable workload file", path));
-    return parse_workload(text.str(), path);
+    if (text.size() > max_bytes)
+        budget_exceeded(fmt::format("{}: the spec is larger than {} bytes", path, max_bytes),
+                        "--max-spec-bytes", max_bytes);
+    return parse_workload(text, path);
 }
 
 void check_against(const WorkloadSpec& spec, const Topology& topo) {

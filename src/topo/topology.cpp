@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <cctype>
+#include <charconv>
 #include <map>
 #include <memory>
 
@@ -51,6 +52,9 @@ Topology from_hwloc(hwloc_topology_t topo, std::string source) {
     int npu = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_PU);
     if (npu <= 0)
         throw InputError(fmt::format("topology '{}': has no CPUs", source));
+    if (npu > kMaxTopologyCpus)
+        throw InputError(fmt::format("topology '{}': has {} CPUs (expected at most {})", source,
+                                     npu, kMaxTopologyCpus));
     int nnuma = std::max(1, hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_NUMANODE));
     DenseIds cores, l2s, llcs, packages;
     std::vector<CpuInfo> cpus;
@@ -128,6 +132,7 @@ void check_synthetic(std::string_view text) {
     };
     size_t i = 0;
     bool any = false;
+    uint64_t cpus = 1;  // the product of the counts: the leaves, i.e. the CPUs
     while (i < text.size()) {
         if (text[i] == ' ') {
             ++i;
@@ -149,8 +154,16 @@ void check_synthetic(std::string_view text) {
             ++i;
         if (num == i)
             fail(num, "expected a count");
-        if (std::stol(std::string(text.substr(num, i - num))) <= 0)
+        uint64_t count = 0;
+        auto [end, ec] = std::from_chars(text.data() + num, text.data() + i, count);
+        (void)end;
+        if (ec != std::errc{} || count > static_cast<uint64_t>(kMaxTopologyCpus))
+            fail(num, fmt::format("count must be at most {}", kMaxTopologyCpus));
+        if (count == 0)
             fail(num, "count must be >= 1");
+        cpus *= count;  // each factor <= 4096 and cpus <= 4096 before: no overflow
+        if (cpus > static_cast<uint64_t>(kMaxTopologyCpus))
+            fail(num, fmt::format("more than {} CPUs in all (schedkit's limit)", kMaxTopologyCpus));
         if (i < text.size() && text[i] == '(') {  // attributes, e.g. numa:2(memory=1GB)
             while (i < text.size() && text[i] != ')')
                 ++i;

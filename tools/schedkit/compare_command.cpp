@@ -48,6 +48,8 @@ int run_compare(const CompareArgs& args) {
         make_policy(p, "--policies");  // every name and option checked before any run
     }
     LoadedWorkload w = load(args.workload);
+    for (const std::string& p : policies)
+        make_policy(p, "--policies", w.topo.num_cpus());
     const ExperimentFlags& ex = args.experiment;
     ex.check();
     if (ex.seeds > 1 || ex.jobs > 1 || !ex.csv_path.empty())
@@ -69,6 +71,9 @@ int run_compare(const CompareArgs& args) {
         cfg.quantum_ns = w.quantum_ns;
         cfg.progress = progress.callback();
         cfg.stop = interrupt_flag();
+        cfg.max_tasks = w.budget.max_tasks;
+        cfg.max_events = w.budget.max_events;
+        cfg.max_time_ns = w.budget.max_time_ns;
         SimResult r = Simulator(w.spec, w.topo, make_policy(p, "--policies"), cfg).run();
         const RunSummary& s = r.summary;
         if (bound < 0)

@@ -3,15 +3,30 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <exception>
+#include <new>
+#include <string_view>
 
 #include "commands.h"
 #include "schedkit/error.h"
+#include "schedkit/policy.h"
 #include "schedkit/version.h"
 
 namespace {
 
 // Bad input of any kind exits with this status, after one line on stderr.
 constexpr int kBadInput = 2;
+
+// fail() prints one line, whatever the message holds (echoed input may have
+// newlines or control bytes; a huge one is cut), and returns kBadInput.
+int fail(std::string_view message) {
+    constexpr size_t kMaxChars = 2000;
+    std::string line = schedkit::one_line(message);
+    if (line.size() > kMaxChars)
+        line = line.substr(0, kMaxChars) + "... (cut)";
+    fmt::print(stderr, "schedkit: error: {}\n", line);
+    return kBadInput;
+}
 
 }  // namespace
 
@@ -40,9 +55,7 @@ int main(int argc, char** argv) {
         known |= argc > 1 && sub->get_name() == argv[1];
     }
     if (argc > 1 && argv[1][0] != '-' && !known) {
-        fmt::print(stderr, "schedkit: error: unknown command '{}' (expected one of: {})\n", argv[1],
-                   names);
-        return kBadInput;
+        return fail(fmt::format("unknown command '{}' (expected one of: {})", argv[1], names));
     }
     try {
         app.parse(argc, argv);
@@ -55,17 +68,26 @@ int main(int argc, char** argv) {
     } catch (const CLI::ParseError& e) {
         // Point at the help of the command the flag was given to.
         std::string help = known ? fmt::format("schedkit {} --help", argv[1]) : "schedkit --help";
-        fmt::print(stderr, "schedkit: error: {} (see '{}')\n", e.what(), help);
-        return kBadInput;
+        return fail(fmt::format("{} (see '{}')", e.what(), help));
     }
     if (!run) {
-        fmt::print(stderr, "schedkit: error: a command is required (expected one of: {})\n", names);
-        return kBadInput;
+        return fail(fmt::format("a command is required (expected one of: {})", names));
     }
+    // Whatever a command throws ends as one line and status 2, never an
+    // abort: bad input is an InputError, a policy that refuses the machine a
+    // PolicyError; anything else (out of memory, a library's exception) is
+    // still reported, not a crash with a core dump.
     try {
         return run();
     } catch (const schedkit::InputError& e) {
-        fmt::print(stderr, "schedkit: error: {}\n", e.what());
-        return kBadInput;
+        return fail(e.what());
+    } catch (const schedkit::PolicyError& e) {
+        return fail(fmt::format("policy refused to start: {}", e.what()));
+    } catch (const std::bad_alloc&) {
+        return fail(
+            "out of memory (the input needs more than this machine has; docs/limits.md lists "
+            "the budgets that bound a run)");
+    } catch (const std::exception& e) {
+        return fail(e.what());
     }
 }

@@ -5,6 +5,7 @@
 
 #include "commands.h"
 #include "schedkit/policy_registry.h"
+#include "schedkit/topology.h"
 #include "workload_args.h"
 
 namespace schedkit::cli {
@@ -14,6 +15,7 @@ namespace {
 struct PoliciesArgs {
     std::string spec;  // empty: all
     std::vector<std::string> plugins;
+    std::string topology = "host";  // CPU options are checked against it
     bool json = false;
 };
 
@@ -21,7 +23,8 @@ int run_policies(const PoliciesArgs& args) {
     load_plugins(args.plugins);
     std::string only;
     if (!args.spec.empty()) {
-        make_policy(args.spec, "policy");  // bad name or option: InputError, status 2
+        // A bad name or option, or a CPU the machine lacks: InputError, status 2.
+        make_policy(args.spec, "policy", Topology::load(args.topology).num_cpus());
         only = args.spec.substr(0, args.spec.find(':'));
     }
     nlohmann::json out = nlohmann::json::array();
@@ -56,6 +59,9 @@ void add_policies_command(CLI::App& app, Command& run) {
     cmd->add_option("policy", args->spec,
                     "Show (and check) one policy, e.g. fair or fair:nr_migrate=16");
     add_plugin_option(*cmd, args->plugins);
+    cmd->add_option("--topology", args->topology,
+                    "The machine CPU options are checked against (as for sim)")
+        ->capture_default_str();
     cmd->add_flag("--json", args->json, "Print one JSON object instead of a table");
     cmd->callback([args, &run] { run = [args] { return run_policies(*args); }; });
 }

@@ -4,6 +4,7 @@
 #include "commands.h"
 #include "progress.h"
 #include "schedkit/error.h"
+#include "schedkit/output_file.h"
 #include "schedkit/policy_registry.h"
 #include "schedkit/sim.h"
 #include "schedkit/trace_replay.h"
@@ -13,18 +14,6 @@
 namespace schedkit::cli {
 
 namespace {
-
-// Check the trace destination before running, so a bad path is bad input
-// reported at once rather than after a long simulation.
-void check_writable(const std::string& path, const char* flag = "--trace") {
-    std::string probe = path + ".tmp";
-    std::FILE* f = std::fopen(probe.c_str(), "wb");
-    if (f == nullptr)
-        throw InputError(
-            fmt::format("{} '{}': cannot write there (expected a writable path)", flag, path));
-    std::fclose(f);
-    std::remove(probe.c_str());
-}
 
 struct SimArgs {
     WorkloadArgs workload;
@@ -48,9 +37,9 @@ int run_sim(const SimArgs& sim_args) {
     }
     LoadedWorkload w = load(args);
     if (!args.trace_path.empty())
-        check_writable(args.trace_path);
+        OutputFile::check(args.trace_path, "--trace");  // fail now, not after the run
     if (!flags.record.empty())
-        check_writable(flags.record, "--record-schedule");
+        OutputFile::check(flags.record, "--record-schedule");
     ScheduleRecorder recorded(
         ScheduleHeader{"sim", args.spec_path, args.policy, args.switches,
                        !args.topology.empty() ? args.topology : w.spec.topology.value_or("host"),
@@ -67,6 +56,9 @@ int run_sim(const SimArgs& sim_args) {
     cfg.seed = w.seed;
     cfg.until_ns = w.until_ns;
     cfg.quantum_ns = w.quantum_ns;
+    cfg.max_tasks = w.budget.max_tasks;
+    cfg.max_events = w.budget.max_events;
+    cfg.max_time_ns = w.budget.max_time_ns;
     cfg.keep_trace = !args.trace_path.empty();
     Progress progress(sim_args.progress, "sim " + w.spec.name);
     cfg.progress = progress.callback();

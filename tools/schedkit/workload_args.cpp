@@ -6,8 +6,10 @@
 #include <nlohmann/json.hpp>
 
 #include "schedkit/error.h"
+#include "schedkit/output_file.h"
 #include "schedkit/plugin_loader.h"
 #include "schedkit/policy_registry.h"
+#include "schedkit/sim.h"
 
 namespace schedkit::cli {
 
@@ -34,13 +36,65 @@ void WorkloadArgs::add_to(CLI::App& cmd, bool with_policy) {
             ->capture_default_str();
         cmd.add_option("--switch", switches, "Switch policy at a time, e.g. 200ms=governor")
             ->take_all();
-        cmd.add_option("--trace", trace_path, "Write a Chrome/Perfetto trace JSON file");
+        trace_option =
+            cmd.add_option("--trace", trace_path, "Write a Chrome/Perfetto trace JSON file");
     }
     add_plugin_option(cmd, plugins);
     cmd.add_option("--seed", seed, "Random seed (default: the spec's)");
     cmd.add_option("--until", until, "Stop at this time, e.g. 2s");
     cmd.add_option("--quantum", quantum, "Time slice for every policy, e.g. 3ms");
     cmd.add_flag("--json", json, "Print one JSON object instead of a table");
+    Budget d;
+    cmd.add_option(
+        "--max-tasks", max_tasks,
+        fmt::format("Budget: tasks a simulation creates, or a run has alive (default {})",
+                    d.max_tasks));
+    cmd.add_option("--max-events", max_events,
+                   fmt::format("Budget: simulator events (default {})", d.max_events));
+    cmd.add_option(
+        "--max-time", max_time,
+        fmt::format("Budget: virtual time a simulation reaches (default {}ns)", d.max_time_ns));
+    cmd.add_option("--max-spec-bytes", max_spec_bytes,
+                   fmt::format("Budget: size of the spec file (default {})", d.max_spec_bytes));
+}
+
+namespace {
+
+// budget_flag() reads a budget: a positive integer (a duration for
+// --max-time), within what schedkit can represent.
+uint64_t budget_flag(const std::string& text, const char* flag, uint64_t dflt, uint64_t max) {
+    if (text.empty())
+        return dflt;
+    uint64_t v = 0;
+    if (std::string_view(flag) == "--max-time") {
+        v = parse_duration(text, flag, max);
+    } else {
+        auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+        if (ec != std::errc{} || ptr != text.data() + text.size())
+            throw InputError(fmt::format("{} '{}': expected a positive integer", flag, text));
+    }
+    if (v == 0 || v > max)
+        throw InputError(
+            fmt::format("{} '{}': expected a positive value up to {}", flag, text, max));
+    return v;
+}
+
+Budget read_budget(const WorkloadArgs& args) {
+    Budget d, b;
+    b.max_tasks = budget_flag(args.max_tasks, "--max-tasks", d.max_tasks, uint64_t{1} << 40);
+    b.max_events = budget_flag(args.max_events, "--max-events", d.max_events, UINT64_MAX);
+    b.max_time_ns = budget_flag(args.max_time, "--max-time", d.max_time_ns, kMaxVirtualNs);
+    b.max_spec_bytes =
+        budget_flag(args.max_spec_bytes, "--max-spec-bytes", d.max_spec_bytes, uint64_t{1} << 40);
+    return b;
+}
+
+}  // namespace
+
+void check_policies(const WorkloadArgs& args, int num_cpus) {
+    make_policy(args.policy, "--policy", num_cpus);
+    for (const std::string& s : args.switches)
+        make_policy(s.substr(s.find('=') + 1), "--switch", num_cpus);
 }
 
 void WorkloadArgs::add_cost_flags(CLI::App& cmd) {
@@ -53,6 +107,9 @@ void WorkloadArgs::add_cost_flags(CLI::App& cmd) {
 LoadedWorkload load(const WorkloadArgs& args) {
     load_plugins(args.plugins);  // their policies may be named below
     LoadedWorkload w;
+    w.budget = read_budget(args);
+    if (args.trace_option != nullptr && args.trace_option->count() > 0 && args.trace_path.empty())
+        throw InputError("--trace '': expected a file path");
     CostSpec flags;
     if (!args.switch_cost.empty())
         flags.switch_ns = parse_duration(args.switch_cost, "--switch-cost");
@@ -66,12 +123,22 @@ LoadedWorkload load(const WorkloadArgs& args) {
                 fmt::format("--seed '{}': expected a non-negative integer", args.seed));
         w.seed = v;
     }
-    if (!args.until.empty())
+    if (!args.until.empty()) {
         w.until_ns = parse_duration(args.until, "--until");
+        if (w.until_ns == 0)  // 0 would read as "no limit": leave the flag out for that
+            throw InputError(fmt::format(
+                "--until '{}': expected a positive time (leave --until out to run to the end)",
+                args.until));
+    }
     if (!args.quantum.empty()) {
         w.quantum_ns = parse_duration(args.quantum, "--quantum");
-        if (w.quantum_ns == 0)
-            throw InputError("--quantum '0': expected a positive duration");
+        // A slice no longer than a context switch makes every slice all
+        // switch: the run crawls and its events grow without bound.
+        uint64_t cost = SimConfig{}.context_switch_ns;
+        if (w.quantum_ns <= cost)
+            throw InputError(
+                fmt::format("--quantum '{}': expected more than the {} ns a context switch costs",
+                            args.quantum, cost));
     }
     make_policy(args.policy, "--policy");  // validates before any work is done
     for (const std::string& s : args.switches) {
@@ -85,7 +152,7 @@ LoadedWorkload load(const WorkloadArgs& args) {
         make_policy(ps.policy, "--switch");
         w.switches.push_back(ps);
     }
-    w.spec = parse_workload_file(args.spec_path);
+    w.spec = parse_workload_file(args.spec_path, w.budget.max_spec_bytes);
     if (flags.switch_ns)
         w.spec.costs.switch_ns = flags.switch_ns;
     for (size_t k = 0; k < flags.migration_ns.size(); ++k)
@@ -94,6 +161,8 @@ LoadedWorkload load(const WorkloadArgs& args) {
     std::string topo = !args.topology.empty() ? args.topology : w.spec.topology.value_or("host");
     w.topo = Topology::load(topo);
     check_against(w.spec, w.topo);
+    check_policies(args, w.topo.num_cpus());
+    check_spec_budget(w.spec, w.budget, w.until_ns != 0);
     return w;
 }
 
@@ -114,16 +183,7 @@ void warn_refused_switches(const RunSummary& s) {
 }
 
 void write_output_atomically(const std::string& path, const std::string& text) {
-    std::string tmp = path + ".tmp";
-    std::FILE* f = std::fopen(tmp.c_str(), "wb");
-    if (f == nullptr)
-        throw InputError(fmt::format("'{}': cannot write (expected a writable path)", path));
-    bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
-    ok &= std::fclose(f) == 0;
-    if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
-        std::remove(tmp.c_str());
-        throw InputError(fmt::format("'{}': write failed", path));
-    }
+    write_output_file(path, text, "output");
 }
 
 }  // namespace schedkit::cli

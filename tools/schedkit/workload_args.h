@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "schedkit/budget.h"
 #include "schedkit/policy.h"
 #include "schedkit/report.h"
 #include "schedkit/runtime_workload.h"
@@ -29,7 +30,10 @@ struct WorkloadArgs {
     std::string switch_cost;     // empty: the spec's, else SimConfig's
     std::string migration_cost;  // "LLC=5us,NUMA=80us"; empty: the spec's
     std::vector<std::string> plugins;  // --plugin PATH.so, loaded before any policy is read
+    const CLI::Option* trace_option = nullptr;  // to tell `--trace ''` from no --trace
     bool json = false;
+    // Budgets (budget.h, docs/limits.md); empty: the default.
+    std::string max_tasks, max_events, max_time, max_spec_bytes;
 
     void add_to(CLI::App& cmd, bool with_policy);
     // add_cost_flags() adds --switch-cost and --migration-cost (simulator
@@ -56,6 +60,7 @@ struct LoadedWorkload {
     std::optional<uint64_t> seed;
     uint64_t until_ns = 0;
     uint64_t quantum_ns = 0;
+    Budget budget;
 };
 
 // load() reads and checks the spec, topology, switches, seed and times;
@@ -79,8 +84,13 @@ void check_fits_host(const Topology& topo, const CpuSet& cpus, bool oversubscrib
 // real run's workers while they executed run steps.
 std::string host_share_line(const HostShare& h);
 
-// write_output_atomically() writes text to `path` through a temporary file
-// and a rename, so a failed run never leaves a partial file.
+// write_output_atomically() writes text to `path` through an OutputFile
+// (schedkit/output_file.h): a temporary file renamed into place, a device or
+// FIFO written in place, a directory refused; never a partial file.
 void write_output_atomically(const std::string& path, const std::string& text);
+
+// check_policies() checks --policy and every --switch against a machine of
+// num_cpus CPUs (an option naming a CPU beyond it is an InputError).
+void check_policies(const WorkloadArgs& args, int num_cpus);
 
 }  // namespace schedkit::cli
