@@ -4,7 +4,7 @@ MAKEFLAGS += --no-print-directory
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSCHEDKIT_WERROR=ON
 
-.PHONY: all deps configure build run test sanitize sanitize-thread sanitize-address stress format clean
+.PHONY: all deps configure build run test sanitize sanitize-thread sanitize-address stress fuzz format clean
 
 all: build
 
@@ -67,5 +67,10 @@ stress: deps
 format:
 	@find include src tools tests bench examples -name '*.h' -o -name '*.cpp' | xargs clang-format -i
 
+# fuzz: the libFuzzer targets (clang, ASan+UBSan, in build-fuzz), each for
+# FUZZ_SECONDS (default 20); FUZZ_RUNS=1000000 for a count. docs/fuzzing.md.
+fuzz: deps
+	@scripts/fuzz.sh
+
 clean:
-	@rm -rf $(BUILD_DIR) $(TSAN_BUILD_DIR) $(ASAN_BUILD_DIR)
+	@rm -rf $(BUILD_DIR) $(TSAN_BUILD_DIR) $(ASAN_BUILD_DIR) build-fuzz

@@ -158,6 +158,7 @@ struct WorkloadSpec {
     std::string path;                     // file name, for errors and reports
     std::string name;                     // `name:` or the file's stem
     std::optional<std::string> topology;  // `topology:` (hwloc synthetic, XML, host)
+    SourceLoc topology_loc;               // where `topology:`'s value is, for errors
     uint64_t seed = 1;
     CostSpec costs;  // `costs:`
     std::vector<GroupSpec> groups;
@@ -194,8 +195,15 @@ std::vector<TaskArrival> draw_arrivals(const WorkloadSpec& spec, uint64_t seed);
 // A file larger than max_bytes (Budget::max_spec_bytes) is refused before
 // it is parsed; reading stops there, so /dev/zero is refused too.
 WorkloadSpec parse_workload_file(const std::string& path, uint64_t max_bytes = 16u << 20);
-// parse_workload() parses YAML text; `path` names it in errors.
-WorkloadSpec parse_workload(std::string_view yaml, const std::string& path);
+// kSpecBytesPerNode: a spec may have one YAML node (counting what aliases
+// expand to) per this many bytes of its byte budget: yaml-cpp spends ~460
+// bytes per node, so the 16 MiB default allows 1 Mi nodes, ~0.5 GB.
+inline constexpr uint64_t kSpecBytesPerNode = 16;
+// parse_workload() parses YAML text; `path` names it in errors. More than
+// max_nodes YAML nodes (aliases expanded) or a second YAML document is an
+// InputError, found before yaml-cpp builds its tree.
+WorkloadSpec parse_workload(std::string_view yaml, const std::string& path,
+                            uint64_t max_nodes = (16u << 20) / kSpecBytesPerNode);
 // check_against() validates a spec against the topology it will run on
 // (affinity within the machine's CPUs). Throws InputError with file:line:column.
 void check_against(const WorkloadSpec& spec, const Topology& topo);

@@ -64,6 +64,17 @@ std::vector<uint64_t> SpecParser::duration_file(const YAML::Node& n, SourceLoc a
         fail(at, fmt::format("{} is {}", what, n.IsScalar() ? "empty" : kind_name(n)),
              "the path of a file of durations, relative to the spec");
     std::string file = resolve_file(n.Scalar());
+    // A device (/dev/zero), a FIFO or a huge file would be read forever or
+    // into all of memory: only a regular file up to kMaxFileBytes.
+    constexpr uintmax_t kMaxFileBytes = 64u << 20;
+    std::error_code fec;
+    auto st = std::filesystem::status(file, fec);
+    if (!fec && std::filesystem::exists(st) && !std::filesystem::is_directory(st) &&
+        !std::filesystem::is_regular_file(st))
+        fail(at, fmt::format("{} '{}' is not a regular file", what, file), kFile);
+    if (!fec && std::filesystem::is_regular_file(st) &&
+        std::filesystem::file_size(file, fec) > kMaxFileBytes)
+        fail(at, fmt::format("{} '{}' is larger than 64 MiB", what, file), kFile);
     std::ifstream in(file, std::ios::binary);
     if (!in || std::filesystem::is_directory(file))
         fail(at,

@@ -25,6 +25,7 @@
 #include "schedkit/error.h"
 #include "schedkit/task.h"
 #include "spec/spec_parser.h"
+#include "spec/yaml_guard.h"
 
 namespace schedkit {
 
@@ -282,9 +283,20 @@ GroupSpec SpecParser::group(const YAML::Node& n, size_t index) {
     return g;
 }
 
+// group_indices() maps names to indices once: a lookup per spawn step
+// through group_index() made parsing quadratic in the number of groups.
+std::map<std::string_view, int> group_indices(const WorkloadSpec& spec) {
+    std::map<std::string_view, int> out;
+    for (size_t i = 0; i < spec.groups.size(); ++i)
+        out.emplace(spec.groups[i].name, static_cast<int>(i));
+    return out;
+}
+
 void SpecParser::resolve_spawns(WorkloadSpec& spec) const {
+    const auto index = group_indices(spec);
     for (const SpawnRef& r : spawns_) {
-        int target = spec.group_index(r.target);
+        auto it = index.find(r.target);
+        int target = it == index.end() ? -1 : it->second;
         if (target < 0)
             fail(r.loc, fmt::format("spawn of undefined group '{}'", r.target),
                  "the name of a group in this file");
@@ -323,8 +335,9 @@ void SpecParser::check_reachable(const WorkloadSpec& spec) const {
             }
         }
     }
+    const auto index = group_indices(spec);
     for (const SpawnRef& r : spawns_)
-        named[static_cast<size_t>(spec.group_index(r.target))] = true;
+        named[static_cast<size_t>(index.at(r.target))] = true;
     for (size_t i = 0; i < n; ++i) {
         if (reached[i])
             continue;
@@ -356,6 +369,8 @@ WorkloadSpec SpecParser::parse(const YAML::Node& root) {
             if (text.empty())
                 fail(e.value_loc(), fmt::format("empty '{}'", e.key), "a non-empty string");
             (e.key == "name" ? spec.name : spec.topology.emplace()) = text;
+            if (e.key == "topology")
+                spec.topology_loc = e.value_loc();
         } else if (e.key == "seed") {
             std::string text = scalar(e, "a non-negative integer");
             auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), spec.seed);
@@ -398,7 +413,10 @@ int WorkloadSpec::group_index(std::string_view group_name) const {
     return -1;
 }
 
-WorkloadSpec parse_workload(std::string_view yaml, const std::string& path) {
+WorkloadSpec parse_workload(std::string_view yaml, const std::string& path, uint64_t max_nodes) {
+    // Bound what yaml-cpp may build (a few hundred bytes a node) and what
+    // aliases may expand to, and refuse a second document, before Load.
+    detail::check_yaml_shape(yaml, path, max_nodes);
     YAML::Node root;
     try {
         root = YAML::Load(std::string(yaml));
@@ -406,7 +424,7 @@ WorkloadSpec parse_workload(std::string_view yaml, const std::string& path) {
         SourceLoc at =
             e.mark.line < 0 ? SourceLoc{1, 1} : SourceLoc{e.mark.line + 1, e.mark.column + 1};
         throw InputError(fmt::format("{}:{}:{}: YAML syntax error: {}; expected well-formed YAML",
-                                     path, at.line, at.column, e.msg));
+                                     path, at.line, at.column, one_line(e.msg)));
     }
     return SpecParser(path).parse(root);
 }
@@ -431,7 +449,7 @@ WorkloadSpec parse_workload_file(const std::string& path, uint64_t max_bytes) {
     if (text.size() > max_bytes)
         budget_exceeded(fmt::format("{}: the spec is larger than {} bytes", path, max_bytes),
                         "--max-spec-bytes", max_bytes);
-    return parse_workload(text, path);
+    return parse_workload(text, path, max_bytes / kSpecBytesPerNode);
 }
 
 void check_against(const WorkloadSpec& spec, const Topology& topo) {

@@ -159,7 +159,14 @@ LoadedWorkload load(const WorkloadArgs& args) {
         if (flags.migration_ns[k])
             w.spec.costs.migration_ns[k] = flags.migration_ns[k];
     std::string topo = !args.topology.empty() ? args.topology : w.spec.topology.value_or("host");
-    w.topo = Topology::load(topo);
+    try {
+        w.topo = Topology::load(topo);
+    } catch (const InputError& e) {
+        if (!args.topology.empty() || !w.spec.topology)
+            throw;
+        SourceLoc at = w.spec.topology_loc;  // the spec's own `topology:`
+        throw InputError(fmt::format("{}:{}:{}: {}", w.spec.path, at.line, at.column, e.what()));
+    }
     check_against(w.spec, w.topo);
     check_policies(args, w.topo.num_cpus());
     check_spec_budget(w.spec, w.budget, w.until_ns != 0);
