@@ -89,8 +89,8 @@ TEST(HostileBudget, HugeSpecFilesAreRefusedWithoutReadingThemAll) {
 }
 
 TEST(HostileBudget, BudgetFlagsAreChecked) {
-    for (std::string bad : {"--max-tasks 0", "--max-tasks -1", "--max-events x", "--max-time 0ns",
-                            "--max-time 5", "--max-spec-bytes 1e6"})
+    for (const std::string bad : {"--max-tasks 0", "--max-tasks -1", "--max-events x",
+                                  "--max-time 0ns", "--max-time 5", "--max-spec-bytes 1e6"})
         expect_rejected("sim " + kWorkloads + "io.yaml " + bad, bad.substr(0, bad.find(' ')));
 }
 

@@ -65,7 +65,7 @@ TEST(HostileSpec, SecondDocumentRejectedByTheLibrary) {
 TEST(HostileSpec, ControlBytesInYamlMessagesStayOnOneLine) {
     // yaml-cpp echoes the bad escape character: here raw 0x01 and ESC bytes
     // after a backslash inside a double-quoted scalar.
-    for (const std::string bad :
+    for (const std::string& bad :
          {std::string("name: \"\\\x01\"\n"), std::string("name: \"\\\x1b\"\n")}) {
         auto spec = write_file("ctl.yaml", bad + "groups: [{name: a, behavior: [run: 1ms]}]\n");
         auto r = expect_rejected("sim " + spec, "ctl.yaml:");
