@@ -12,6 +12,7 @@
 
 #include "schedkit/budget.h"
 #include "schedkit/error.h"
+#include "schedkit/workload.h"
 
 namespace schedkit::detail {
 
@@ -88,8 +89,9 @@ class ShapeCounter final : public YAML::EventHandler {
         std::string where = fmt::format("{}:{}:{}", path_, m.line < 0 ? 1 : m.line + 1,
                                         m.column < 0 ? 1 : m.column + 1);
         if (budget)
-            budget_exceeded(fmt::format("{}: {} (one per 8 bytes of the spec budget)", where, what),
-                            "--max-spec-bytes", max_ * 8);
+            budget_exceeded(fmt::format("{}: {} (one per {} bytes of the spec budget)", where, what,
+                                        kSpecBytesPerNode),
+                            "--max-spec-bytes", max_ * kSpecBytesPerNode);
         throw InputError(fmt::format("{}: {}", where, what));
     }
 
