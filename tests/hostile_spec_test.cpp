@@ -52,7 +52,7 @@ TEST(HostileSpec, ParseErrorsCarryFileLineColumn) {
     expect_rejected("sim '" + (kBadSpecs / "topology-bad.yaml").string() + "'",
                     "topology-bad.yaml:2:11: topology 'pack:two pu:1'");
     expect_rejected("sim '" + (kBadSpecs / "alias-bomb.yaml").string() + "'",
-                    "aliases expand the spec to more than 1048576 YAML nodes");
+                    "aliases expand the spec to more than 2097152 YAML nodes");
 }
 
 TEST(HostileSpec, SecondDocumentRejectedByTheLibrary) {

@@ -197,8 +197,9 @@ std::vector<TaskArrival> draw_arrivals(const WorkloadSpec& spec, uint64_t seed);
 WorkloadSpec parse_workload_file(const std::string& path, uint64_t max_bytes = 16u << 20);
 // kSpecBytesPerNode: a spec may have one YAML node (counting what aliases
 // expand to) per this many bytes of its byte budget: yaml-cpp spends ~460
-// bytes per node, so the 16 MiB default allows 1 Mi nodes, ~0.5 GB.
-inline constexpr uint64_t kSpecBytesPerNode = 16;
+// bytes per node, so the 16 MiB default allows 2 Mi nodes (~1 GB at worst; a
+// 10 MB spec of 114,000 groups has ~1.2 Mi).
+inline constexpr uint64_t kSpecBytesPerNode = 8;
 // parse_workload() parses YAML text; `path` names it in errors. More than
 // max_nodes YAML nodes (aliases expanded) or a second YAML document is an
 // InputError, found before yaml-cpp builds its tree.
