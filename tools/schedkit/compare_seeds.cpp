@@ -8,6 +8,7 @@
 
 #include "compare_seeds.h"
 #include "schedkit/error.h"
+#include "schedkit/output_file.h"
 #include "sweep_grid.h"
 
 namespace schedkit::cli {
@@ -19,8 +20,7 @@ void check_csv_path(const std::string& path) {
         return;
     // Fail on a bad path now, not after the runs; the file itself is
     // written whole at the end (temporary file and rename).
-    write_output_atomically(path + ".probe", "");
-    std::remove((path + ".probe").c_str());
+    OutputFile::check(path, "--csv");
 }
 
 int run_compare_seeds(const LoadedWorkload& w, const std::vector<std::string>& policies,
@@ -71,7 +71,7 @@ int run_compare_seeds(const LoadedWorkload& w, const std::vector<std::string>& p
                         {"figures", std::move(agg)}});
     }
     if (!flags.csv_path.empty())
-        write_output_atomically(flags.csv_path, csv.text());
+        write_output_file(flags.csv_path, csv.text(), "--csv");
     if (json) {
         Json out = {{"workload", w.spec.name},     {"topology", w.topo.source()},
                     {"cpus", w.topo.num_cpus()},   {"seeds", seeds},
