@@ -87,8 +87,8 @@ TEST(Queueing, StealTakesAnArrivalQueuedOnABusyCpuAtOnce) {
     // is kicked and steals late at once instead of at its next retry.
     GroupSpec late = group("late", 1, {run(1 * kMs)});
     late.arrival.at_ns = 1 * kMs;
-    WorkloadSpec w = spec({group("long", 1, {run(10 * kMs)}),
-                           group("short", 1, {run(100 * kUs)}), late});
+    WorkloadSpec w =
+        spec({group("long", 1, {run(10 * kMs)}), group("short", 1, {run(100 * kUs)}), late});
     SimConfig cfg;
     cfg.context_switch_ns = 0;
     cfg.migration_cost_ns.fill(0);

@@ -38,8 +38,8 @@ TEST(RunCli, EveryShippedWorkloadUnderEveryPolicyConserves) {
             // Scaled to 2% of the spec's durations: the whole matrix stays a
             // few seconds on a 2-CPU machine. A spec naming a larger machine
             // than the host time-shares its CPUs (--oversubscribe).
-            auto r = run_cli("run '" + w + "' --policy " + p +
-                             " --scale 0.02 --json --oversubscribe");
+            auto r =
+                run_cli("run '" + w + "' --policy " + p + " --scale 0.02 --json --oversubscribe");
             ASSERT_EQ(r.status, 0) << w << " " << p << ": " << r.err;
             auto j = nlohmann::json::parse(r.out);
             EXPECT_EQ(j["tasks"]["spawned"], j["tasks"]["completed"]) << w << " " << p;

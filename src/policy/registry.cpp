@@ -9,9 +9,9 @@
 #include <cstdlib>
 #include <deque>
 #include <mutex>
+#include <set>
 #include <shared_mutex>
 #include <stdexcept>
-#include <set>
 
 #include "schedkit/error.h"
 

@@ -52,7 +52,7 @@ struct RunContext {
     uint64_t seed;
     uint64_t max_tasks;
     std::atomic<bool> over_budget{false};  // a spawn was refused: max_tasks alive
-    std::atomic<uint64_t> next_index{0};  // per-task random streams
+    std::atomic<uint64_t> next_index{0};   // per-task random streams
     // The spec's lightweight threads: per thread group its threads, a
     // round-robin counter for sends, and per thread a random stream used
     // only on that thread (its messages and pollers run there one by one).
@@ -243,8 +243,7 @@ Job<void> run_task(RunContext& ctx, int group, uint64_t stream) {
                 case Step::Kind::Spawn: {
                     std::vector<JoinHandle<void>> kids;
                     for (int i = 0; i < s.spawn_count; ++i) {
-                        auto kid =
-                            spawn_task(ctx, s.spawn_group, child_stream(stream, children++));
+                        auto kid = spawn_task(ctx, s.spawn_group, child_stream(stream, children++));
                         if (!kid)
                             co_return;  // over budget: the run is ending
                         kids.push_back(std::move(*kid));

@@ -142,7 +142,8 @@ struct Simulator::Impl final : ExecutorHooks, sim::ThreadHost {
         if (cfg.scale == 1.0)
             return ns;
         // Saturating at 2^53 ns, the longest duration (budget.h), like a draw.
-        double v = std::min(static_cast<double>(ns) * cfg.scale, static_cast<double>(kMaxDurationNs));
+        double v =
+            std::min(static_cast<double>(ns) * cfg.scale, static_cast<double>(kMaxDurationNs));
         return static_cast<uint64_t>(std::llround(v));
     }
 
