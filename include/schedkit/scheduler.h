@@ -253,8 +253,8 @@ class Scheduler {
     // spawn/exit, and must not take a run-queue lock (exit() takes a list lock inside one). That
     // lock keeps each task alive during fn but guards none of its scheduling fields, which other
     // CPUs change under their queue locks: read those only through the hint loads in task.h
-    // (task_state_hint(), task_cpu_hint(), task_exec_hint(), task_last_ran_hint(); home_cpu through
-    // atomic_ref).
+    // (task_state_hint(), task_cpu_hint(), task_exec_hint(), task_last_ran_hint(),
+    // task_original_cpu_hint(); home_cpu through atomic_ref).
     template <typename Fn>
     void for_each_task(Fn&& fn) const {
         for (int l = 0; l < num_cpus(); ++l) {

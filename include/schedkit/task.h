@@ -52,7 +52,7 @@ struct Task {
     int nice = 0;
     uint32_t weight = 1024;
     CpuSet affinity;        // empty means every CPU
-    int original_cpu = -1;  // where it was first placed
+    int original_cpu = -1;  // where it was first placed (a hint: see below)
     int home_cpu = -1;      // where its policy wants it (static, dynamic)
     // spawner_cpu is the CPU whose running task spawned this one, or -1 when
     // it came from outside (an arrival, a plain thread). Set by the executor
@@ -120,6 +120,11 @@ inline TaskState task_state_hint(const Task& t) {
 }
 inline int task_cpu_hint(const Task& t) {
     return std::atomic_ref<int>(const_cast<int&>(t.cpu)).load(std::memory_order_relaxed);
+}
+// original_cpu is written once, at first placement, possibly after the task
+// joined the live list for_each_task() walks.
+inline int task_original_cpu_hint(const Task& t) {
+    return std::atomic_ref<int>(const_cast<int&>(t.original_cpu)).load(std::memory_order_relaxed);
 }
 inline uint64_t task_last_ran_hint(const Task& t) {
     return std::atomic_ref<uint64_t>(const_cast<uint64_t&>(t.last_ran_ns))

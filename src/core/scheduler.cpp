@@ -119,13 +119,15 @@ void Scheduler::place_and_enqueue(Task& t, PlaceReason why, uint64_t now_ns, int
     int queued;
     {
         std::lock_guard g(rq.lock);
+        // for_each_task() readers may already see the task (a spawn that
+        // is not per-CPU joined list 0 first), hence the atomic store.
+        if (t.original_cpu < 0)
+            std::atomic_ref<int>(t.original_cpu).store(cpu, std::memory_order_relaxed);
         if (join_cpu_list) {
             // Lock order: run-queue lock, then a live-list lock (as exit()).
             t.live_list = cpu;
             live_insert(live_[static_cast<size_t>(cpu)], t);
         }
-        if (t.original_cpu < 0)
-            t.original_cpu = cpu;
         // Policies update home_cpu from other CPUs (dynamic), hence atomic.
         if (std::atomic_ref<int>(t.home_cpu).load(std::memory_order_relaxed) < 0)
             std::atomic_ref<int>(t.home_cpu).store(cpu, std::memory_order_relaxed);
@@ -246,9 +248,9 @@ void Scheduler::adopt_running(int cpu, Task& t, uint64_t now_ns) {
         std::lock_guard g(r.lock);
         SCHEDKIT_CHECK(r.current == nullptr, "adopt on a CPU that is running a task");
         // Lock order: run-queue lock, then a live-list lock (as exit()).
+        std::atomic_ref<int>(t.original_cpu).store(cpu, std::memory_order_relaxed);
         t.live_list = cpu;
         live_insert(live_[static_cast<size_t>(cpu)], t);
-        t.original_cpu = cpu;
         if (std::atomic_ref<int>(t.home_cpu).load(std::memory_order_relaxed) < 0)
             std::atomic_ref<int>(t.home_cpu).store(cpu, std::memory_order_relaxed);
         set_task_cpu(t, cpu);

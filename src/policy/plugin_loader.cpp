@@ -30,8 +30,18 @@ std::atomic<size_t> g_open{0};
 // PluginLibrary is one dlopen()ed plug-in and its checked definition.
 class PluginLibrary {
   public:
+    // The definition is copied, and its name and summary with it: the
+    // plug-in's own copy lives in its writable data, which a later dlopen()
+    // of the same file may map at the same address and initialise again
+    // while a policy made from this copy still runs.
     PluginLibrary(void* handle, const sk_policy_def* def, std::string path)
-        : handle_(handle), def_(def), path_(std::move(path)) {
+        : handle_(handle),
+          def_(*def),
+          name_(def->name),
+          summary_(def->summary != nullptr ? def->summary : ""),
+          path_(std::move(path)) {
+        def_.name = name_.c_str();
+        def_.summary = summary_.c_str();
         g_open.fetch_add(1);
     }
     ~PluginLibrary() {
@@ -40,12 +50,14 @@ class PluginLibrary {
     }
     PluginLibrary(const PluginLibrary&) = delete;
     PluginLibrary& operator=(const PluginLibrary&) = delete;
-    const sk_policy_def& def() const { return *def_; }
+    const sk_policy_def& def() const { return def_; }
     const std::string& path() const { return path_; }
 
   private:
     void* handle_;
-    const sk_policy_def* def_;
+    sk_policy_def def_;
+    std::string name_;
+    std::string summary_;
     std::string path_;
 };
 
@@ -113,7 +125,7 @@ sk_host make_host(Scheduler& sched) {
 sk_task view_of(const Task& t) {
     return sk_task{t.id,
                    task_cpu_hint(t),
-                   t.original_cpu,
+                   task_original_cpu_hint(t),
                    std::atomic_ref<const int>(t.home_cpu).load(std::memory_order_relaxed),
                    t.spawner_cpu,
                    t.nice,
@@ -438,8 +450,7 @@ std::vector<PluginInfo> loaded_plugins() {
     Table& t = table();
     std::lock_guard g(t.mu);
     for (const auto& [name, lib] : t.loaded)
-        out.push_back(
-            PluginInfo{name, lib->path(), lib->def().summary != nullptr ? lib->def().summary : ""});
+        out.push_back(PluginInfo{name, lib->path(), lib->def().summary});
     return out;
 }
 

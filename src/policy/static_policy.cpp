@@ -37,7 +37,8 @@ class StaticPolicy final : public Policy {
     // things: queued tasks go back to their original CPUs now, running ones
     // at their next preemption, blocked ones when they wake.
     void start(Scheduler& sched, uint64_t now_ns) override {
-        policy::move_to_targets(sched, now_ns, [](const Task& t) { return t.original_cpu; });
+        policy::move_to_targets(sched, now_ns,
+                                [](const Task& t) { return task_original_cpu_hint(t); });
     }
 
     // Round-robin over the task's affinity at spawn; afterwards always the

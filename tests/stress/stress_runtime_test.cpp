@@ -186,7 +186,7 @@ TEST(StressRuntime, Story2ThreadsBackOnOriginalCpuAfterStatic) {
     auto away = [&] {
         int n = 0;
         rt.scheduler().for_each_task([&](const Task& t) {
-            if (t.is_thread && task_cpu_hint(t) != t.original_cpu)
+            if (t.is_thread && task_cpu_hint(t) != task_original_cpu_hint(t))
                 ++n;
         });
         return n;
