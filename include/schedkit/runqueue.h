@@ -78,6 +78,8 @@ struct alignas(64) RunQueue {
     // (Policy::queue_front) began: the pick time of the last task that did
     // not jump. Bounds how long jumpers can keep the rest waiting.
     uint64_t lifo_since_ns = 0;
+    // The Scheduler's CPU sets this CPU is in (Scheduler::update_cpu_sets).
+    uint8_t cpu_sets = 0;
 
     // Readable without the lock (relaxed).
     std::atomic<bool> sleeping{false};  // put to sleep by a policy (dynamic); see set_sleeping

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "schedkit/cpu_bits.h"
 #include "schedkit/domain.h"
 #include "schedkit/policy.h"
 #include "schedkit/runqueue.h"
@@ -147,6 +148,10 @@ class Scheduler {
     // `can_move` must not block or call into the Scheduler.
     std::vector<Task*> detach_tasks(int src, int max,
                                     const std::function<bool(const Task&)>& can_move);
+    // detach_first() takes the first queued task of `src` from the head
+    // (the longest queued) for which `can_move` holds, or returns null; it
+    // stops at the first match, so taking the head of a long queue is O(1).
+    Task* detach_first(int src, const std::function<bool(const Task&)>& can_move);
     // attach_tasks() queues detached tasks on `dst` (affinity asserted).
     void attach_tasks(int dst, const std::vector<Task*>& tasks, int src, uint64_t now_ns);
     // request_push() asks `src` to push one task to `dst` (active balance);
@@ -265,6 +270,17 @@ class Scheduler {
         }
     }
 
+    // CPU sets by queue state, kept under each queue's lock as its counters
+    // change (cpu_bits.h); lock-free hints like the counters themselves.
+    // idle: nothing running or queued (nr_running == 0). running_nothing: no
+    // current task (queued ones may be on their way). queued: nr_queued > 0.
+    // overloaded: two or more runnable (nr_running >= 2, Linux's
+    // rq->rd->overloaded per CPU).
+    const CpuBits& idle_cpus() const { return idle_; }
+    const CpuBits& running_nothing_cpus() const { return no_current_; }
+    const CpuBits& queued_cpus() const { return queued_; }
+    const CpuBits& overloaded_cpus() const { return overloaded_; }
+
     // check_invariants() walks every queue and asserts the core's rules.
     // Call only while nothing else runs (tests, end of simulation).
     void check_invariants() const;
@@ -282,6 +298,8 @@ class Scheduler {
         std::atomic<uint64_t> exited{0};
     };
 
+    static constexpr uint8_t kSetIdle = 1, kSetNoCurrent = 2, kSetQueued = 4, kSetOverloaded = 8;
+    void update_cpu_sets(RunQueue& rq);
     void enqueue_locked(RunQueue& rq, Task& t, uint64_t now_ns, bool front);
     void dequeue_locked(RunQueue& rq, Task& t, uint64_t now_ns);
     void live_insert(LiveList& l, Task& t);
@@ -304,6 +322,7 @@ class Scheduler {
     std::atomic<uint64_t> migrations_{0}, switches_{0};
     uint64_t quantum_override_ns_ = 0;  // set before tasks run; 0: none
     std::unique_ptr<LiveList[]> live_;  // one per CPU
+    CpuBits idle_, no_current_, queued_, overloaded_;
 };
 
 }  // namespace schedkit

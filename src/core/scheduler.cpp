@@ -48,9 +48,16 @@ Scheduler::Scheduler(Topology topo, DomainTree domains, std::unique_ptr<Policy> 
     : topo_(std::move(topo)), domains_(std::move(domains)), policy_(policy.release()) {
     SCHEDKIT_CHECK(policy_.load() != nullptr, "a scheduler needs a policy");
     SCHEDKIT_CHECK(domains_.num_cpus() == topo_.num_cpus(), "domains built for another topology");
+    idle_.resize(topo_.num_cpus());
+    no_current_.resize(topo_.num_cpus());
+    queued_.resize(topo_.num_cpus());
+    overloaded_.resize(topo_.num_cpus());
     for (int c = 0; c < topo_.num_cpus(); ++c) {
         rqs_.push_back(std::make_unique<RunQueue>());
         rqs_.back()->cpu = c;
+        rqs_.back()->cpu_sets = kSetIdle | kSetNoCurrent;
+        idle_.set(c);
+        no_current_.set(c);
     }
     live_ = std::make_unique<LiveList[]>(static_cast<size_t>(topo_.num_cpus()));
     retire_ = [](Policy* p) { delete p; };
@@ -87,6 +94,7 @@ void Scheduler::enqueue_locked(RunQueue& rq, Task& t, uint64_t now_ns, bool fron
     rq.load_weight.store(rq.weight_sum, std::memory_order_relaxed);
     rq.nr_queued.fetch_add(1, std::memory_order_relaxed);
     rq.nr_running.fetch_add(1, std::memory_order_relaxed);
+    update_cpu_sets(rq);
 }
 
 void Scheduler::dequeue_locked(RunQueue& rq, Task& t, uint64_t now_ns) {
@@ -97,6 +105,33 @@ void Scheduler::dequeue_locked(RunQueue& rq, Task& t, uint64_t now_ns) {
     rq.load_weight.store(rq.weight_sum, std::memory_order_relaxed);
     rq.nr_queued.fetch_sub(1, std::memory_order_relaxed);
     rq.nr_running.fetch_sub(1, std::memory_order_relaxed);
+    update_cpu_sets(rq);
+}
+
+// update_cpu_sets() brings rq's CPU's bits in the CPU sets (cpu_bits.h) in
+// line with its counters; called under rq's lock after they change. Only
+// the bits that flip are written, so a queue that stays busy touches no
+// shared word.
+void Scheduler::update_cpu_sets(RunQueue& rq) {
+    int queued = rq.nr_queued.load(std::memory_order_relaxed);
+    bool running = rq.current != nullptr;
+    uint8_t want = static_cast<uint8_t>(
+        (queued == 0 && !running ? kSetIdle : 0) | (!running ? kSetNoCurrent : 0) |
+        (queued > 0 ? kSetQueued : 0) | (queued + (running ? 1 : 0) >= 2 ? kSetOverloaded : 0));
+    uint8_t flip = want ^ rq.cpu_sets;
+    if (flip == 0)
+        return;
+    CpuBits* sets[] = {&idle_, &no_current_, &queued_, &overloaded_};
+    for (unsigned i = 0; i < 4; ++i) {
+        auto bit = static_cast<uint8_t>(1u << i);
+        if ((flip & bit) == 0)
+            continue;
+        if ((want & bit) != 0)
+            sets[i]->set(rq.cpu);
+        else
+            sets[i]->clear(rq.cpu);
+    }
+    rq.cpu_sets = want;
 }
 
 void Scheduler::live_insert(LiveList& l, Task& t) {
@@ -224,6 +259,7 @@ Pick Scheduler::pick_next(int cpu, uint64_t now_ns) {
         rq.weight_sum += t->weight;
         rq.load_weight.store(rq.weight_sum, std::memory_order_relaxed);
         rq.nr_running.fetch_add(1, std::memory_order_relaxed);
+        update_cpu_sets(rq);
         rq.nr_switches++;
         // In the runtime another worker may have queued it with a clock
         // read a little later than ours: clamp rather than wrap around.
@@ -261,6 +297,7 @@ void Scheduler::adopt_running(int cpu, Task& t, uint64_t now_ns) {
         r.weight_sum += t.weight;
         r.load_weight.store(r.weight_sum, std::memory_order_relaxed);
         r.nr_running.fetch_add(1, std::memory_order_relaxed);
+        update_cpu_sets(r);
         r.nr_switches++;
     }
     if (observer_ != nullptr) {
@@ -284,6 +321,7 @@ void Scheduler::account_switch_out(RunQueue& rq, Task& t, uint64_t now_ns, bool 
     rq.weight_sum -= t.weight;
     rq.load_weight.store(rq.weight_sum, std::memory_order_relaxed);
     rq.nr_running.fetch_sub(1, std::memory_order_relaxed);
+    update_cpu_sets(rq);
 }
 
 void Scheduler::put_prev(int cpu, uint64_t now_ns) {
@@ -402,6 +440,20 @@ std::vector<Task*> Scheduler::detach_tasks(int src, int max,
         t = prev;
     }
     return out;
+}
+
+Task* Scheduler::detach_first(int src, const std::function<bool(const Task&)>& can_move) {
+    RunQueue& s = rq(src);
+    std::lock_guard g(s.lock);
+    for (Task* t = s.head; t != nullptr; t = t->rq_next) {
+        if (!can_move(*t))
+            continue;
+        dequeue_locked(s, *t, t->pelt.last_update_ns);
+        set_task_cpu(*t, -1);
+        s.migrations_out++;
+        return t;
+    }
+    return nullptr;
 }
 
 void Scheduler::attach_tasks(int dst, const std::vector<Task*>& tasks, int src, uint64_t now_ns) {
@@ -575,21 +627,20 @@ bool Scheduler::service(int cpu, uint64_t now_ns) {
 
 int Scheduler::kick_idle_for(int cpu, const std::function<bool(int)>& wake) {
     int waiting = rq(cpu).nr_queued.load(std::memory_order_relaxed) - 1;
-    int n = num_cpus();
     int woken = 0;
-    for (int d = 1; d < n && waiting > 0; ++d) {
-        int other = (cpu + d) % n;
-        const RunQueue& r = rq(other);
-        // Running nothing (a hint from the counters: nr_running counts the
-        // queued tasks and the current one).
-        if (r.nr_running.load(std::memory_order_relaxed) !=
-            r.nr_queued.load(std::memory_order_relaxed))
-            continue;
-        if (wake(other)) {
-            --waiting;
-            ++woken;
-        }
-    }
+    // CPUs running nothing (a hint, as the counters are), nearest ids after
+    // `cpu` first, around the machine: a walk of the set's bits, so a
+    // machine with no idle CPU costs a few word loads, not one per CPU.
+    auto visit = [&](int lo, int hi) {
+        for (int c = no_current_.next(lo, hi); c >= 0 && waiting > 0;
+             c = no_current_.next(c + 1, hi))
+            if (wake(c)) {
+                --waiting;
+                ++woken;
+            }
+    };
+    visit(cpu + 1, num_cpus());
+    visit(0, cpu);
     return woken;
 }
 

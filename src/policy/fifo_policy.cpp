@@ -27,32 +27,26 @@ class FifoPolicy final : public Policy {
     // An idle CPU in the task's affinity if there is one (lowest id), else
     // the shared queue.
     int select_cpu(Scheduler& sched, const Task& task, PlaceReason /*why*/) override {
-        int first = -1;
-        for (int c = 0; c < sched.num_cpus(); ++c) {
-            if (!task.allowed_on(c))
-                continue;
-            if (first < 0)
-                first = c;
-            // nr_running counts queued tasks and the running one: 0 is idle
-            // with nothing on its way.
-            if (sched.rq(c).nr_running.load(std::memory_order_relaxed) == 0)
+        // The core's idle set: nothing running or queued, nothing on its way.
+        const CpuBits& idle = sched.idle_cpus();
+        for (int c = idle.first(); c >= 0; c = idle.next(c + 1))
+            if (task.allowed_on(c))
                 return c;
-        }
-        return first;
+        return task.affinity.empty() ? 0 : task.affinity.first();
     }
 
     // newidle() serves the shared queue: the CPU takes, from every queue,
-    // the task that has been runnable longest and may run here.
+    // the task that has been runnable longest and may run here. Only the
+    // queues that hold tasks are read (the core's queued set).
     void newidle(Scheduler& sched, int cpu, uint64_t now_ns) override {
         int src = -1;
         TaskId id = 0;
         uint64_t since = std::numeric_limits<uint64_t>::max();
-        for (int c = 0; c < sched.num_cpus(); ++c) {
+        const CpuBits& queued = sched.queued_cpus();
+        for (int c = queued.first(); c >= 0; c = queued.next(c + 1)) {
             if (c == cpu)
                 continue;
             const RunQueue& rq = sched.rq(c);
-            if (rq.nr_queued.load(std::memory_order_relaxed) == 0)
-                continue;
             std::lock_guard g(rq.lock);
             // Queues are FIFO: the first task allowed here is the oldest
             // that can come.
@@ -70,9 +64,10 @@ class FifoPolicy final : public Policy {
         if (src < 0)
             return;
         // By id, not pointer: the task may have been picked (or have
-        // exited) since the lock above was dropped.
-        auto moved = sched.detach_tasks(src, 1, [id](const Task& t) { return t.id == id; });
-        sched.attach_tasks(cpu, moved, src, now_ns);
+        // exited) since the lock above was dropped. From the head, where
+        // it was: O(1) however long the shared queue is.
+        if (Task* t = sched.detach_first(src, [id](const Task& x) { return x.id == id; }))
+            sched.attach_tasks(cpu, {t}, src, now_ns);
     }
 
   private:
