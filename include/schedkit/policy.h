@@ -95,6 +95,14 @@ class Policy {
     // tick_period_ns() is how often the executor calls tick() per CPU while
     // work remains; 0 means never.
     virtual uint64_t tick_period_ns() const { return 0; }
+    // tick_when_idle() says whether tick() must also run on a CPU that has
+    // nothing running or queued. When false, the simulator stops an idle
+    // CPU's tick until it runs a task again (Linux's NOHZ idle), and a busy
+    // CPU's tick that finds tasks waiting on its queue kicks the nearest
+    // idle CPU, whose newidle() pulls (Linux's nohz idle-balance kick): the
+    // work of ticks grows with busy CPUs, not with the machine. Default
+    // true: a policy that does not say keeps every tick.
+    virtual bool tick_when_idle() const { return true; }
     // tick() is the periodic hook (balance, re-place, frequency).
     virtual void tick(Scheduler& sched, int cpu, uint64_t now_ns) {
         (void)sched;

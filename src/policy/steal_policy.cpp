@@ -51,8 +51,13 @@ class StealPolicy final : public Policy {
         levels_.assign(static_cast<size_t>(tree.num_levels()), {});
         for (int l = 0; l < tree.num_levels(); ++l) {
             const DomainLevel& dl = tree.level(l);
-            for (const Domain& d : dl.domains)
-                levels_[static_cast<size_t>(l)].spans.push_back(d.span.to_vector());
+            for (const Domain& d : dl.domains) {
+                std::vector<int> span = d.span.to_vector();
+                levels_[static_cast<size_t>(l)].contiguous.push_back(
+                    !span.empty() &&
+                    span.back() - span.front() + 1 == static_cast<int>(span.size()));
+                levels_[static_cast<size_t>(l)].spans.push_back(std::move(span));
+            }
             levels_[static_cast<size_t>(l)].domain_of_cpu = dl.domain_of_cpu;
         }
         steals_by_level_ = std::make_unique<std::atomic<uint64_t>[]>(levels_.size() + 1);
@@ -90,6 +95,10 @@ class StealPolicy final : public Policy {
     // The tick stands for an idle worker's periodic look for work (Go's
     // spinning M, a Tokio worker unparked): only idle CPUs act on it.
     uint64_t tick_period_ns() const override { return config_.idle_steal_ns; }
+    // An idle CPU's poll only finds work queued behind a running task, and
+    // a busy CPU's tick kicks an idle one for exactly that (NOHZ, policy.h):
+    // idle CPUs need no tick of their own.
+    bool tick_when_idle() const override { return false; }
     void tick(Scheduler& sched, int cpu, uint64_t now_ns) override {
         if (sched.rq(cpu).nr_running.load(std::memory_order_relaxed) == 0)
             steal(sched, cpu, now_ns);
@@ -108,6 +117,7 @@ class StealPolicy final : public Policy {
   private:
     struct Level {
         std::vector<std::vector<int>> spans;  // per domain, ascending CPU ids
+        std::vector<bool> contiguous;         // per domain: its ids are one range
         std::vector<int> domain_of_cpu;
     };
     // Per-CPU generator state on its own cache line: each CPU draws on
@@ -123,36 +133,55 @@ class StealPolicy final : public Policy {
         uint64_t& rng = cpus_[static_cast<size_t>(cpu)].rng;
         for (size_t l = 0; l < levels_.size(); ++l) {
             const Level& L = levels_[l];
-            const std::vector<int>& span =
-                L.spans[static_cast<size_t>(L.domain_of_cpu[static_cast<size_t>(cpu)])];
+            auto dom = static_cast<size_t>(L.domain_of_cpu[static_cast<size_t>(cpu)]);
+            const std::vector<int>& span = L.spans[dom];
             const Level* child = l == 0 ? nullptr : &levels_[l - 1];
             // A random starting victim, then around the span: every victim
             // is tried once, in an order no two thieves share for long.
             size_t n = span.size();
             size_t start = static_cast<size_t>(splitmix64(rng) % n);
-            for (size_t i = 0; i < n; ++i) {
-                int v = span[(start + i) % n];
+            // Only a victim busy running something with tasks queued behind
+            // it can give any: with none such anywhere (the core's
+            // overloaded set is empty) there is nothing to look at. A span
+            // of consecutive ids walks that set's bits from the same start.
+            const CpuBits& over = sched.overloaded_cpus();
+            if (!over.any())
+                continue;
+            auto try_victim = [&](int v) {
                 if (v == cpu ||
                     (child != nullptr && child->domain_of_cpu[static_cast<size_t>(v)] ==
                                              child->domain_of_cpu[static_cast<size_t>(cpu)]))
-                    continue;  // itself, or already tried at a smaller level
+                    return false;  // itself, or already tried at a smaller level
                 // Only from a victim busy running something: an idle one
                 // with a queue has just been handed that work and is about
                 // to run it (stealing it would only bounce it around).
                 const RunQueue& vq = sched.rq(v);
                 int queued = vq.nr_queued.load(std::memory_order_relaxed);
                 if (queued == 0 || vq.nr_running.load(std::memory_order_relaxed) == queued)
-                    continue;
+                    return false;
                 // Half the victim's queue, rounded up (Go's runqsteal).
                 auto got = sched.detach_tasks(v, (queued + 1) / 2,
                                               [cpu](const Task& t) { return t.allowed_on(cpu); });
                 if (got.empty())
-                    continue;
+                    return false;
                 sched.attach_tasks(cpu, got, v, now_ns);
                 steals_.fetch_add(1, std::memory_order_relaxed);
                 stolen_.fetch_add(got.size(), std::memory_order_relaxed);
                 steals_by_level_[l].fetch_add(1, std::memory_order_relaxed);
-                return;
+                return true;
+            };
+            if (L.contiguous[dom]) {
+                int lo = span.front(), hi = span.back() + 1, from = span[start];
+                for (int v = over.next(from, hi); v >= 0; v = over.next(v + 1, hi))
+                    if (try_victim(v))
+                        return;
+                for (int v = over.next(lo, from); v >= 0; v = over.next(v + 1, from))
+                    if (try_victim(v))
+                        return;
+            } else {
+                for (size_t i = 0; i < n; ++i)
+                    if (over.test(span[(start + i) % n]) && try_victim(span[(start + i) % n]))
+                        return;
             }
         }
     }

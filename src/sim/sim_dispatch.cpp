@@ -65,6 +65,8 @@ void Simulator::Impl::dispatch(int cpu) {
         st.last_cpu = cpu;
         c.last_task = st.task.id;
         c.current = &st;
+        if (!c.tick_armed && nohz)
+            arm_tick(cpu);
         sync_sleep(cpu);
         c.quantum_start_ns = now;
         c.seg_start_ns = start;

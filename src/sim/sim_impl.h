@@ -136,7 +136,15 @@ struct Simulator::Impl final : ExecutorHooks, sim::ThreadHost {
     bool work_remains() const { return arrivals_left > 0 || sched.alive() > 0; }
 
     void start_ticks();
-    uint16_t tick_epoch = 0;  // ticks of a replaced policy die out
+    void arm_tick(int cpu);
+    bool cpu_busy(int cpu) const {
+        return cpus[static_cast<size_t>(cpu)].current != nullptr ||
+               sched.rq(cpu).nr_queued.load(std::memory_order_relaxed) > 0;
+    }
+    bool kick_nearest_idle(int cpu);
+    uint16_t tick_epoch = 0;    // ticks of a replaced policy die out
+    uint64_t tick_base_ns = 0;  // ticks fall on tick_base_ns + k * period
+    bool nohz = false;          // the policy's idle CPUs take no ticks
 
     void on_tick(int cpu, uint16_t epoch);
 

@@ -82,6 +82,7 @@ struct CpuState {
     uint64_t seg_start_ns = 0;      // start of the current run segment (trace slice)
     uint16_t gen = 0;               // invalidates a pending SliceEnd on preemption
     bool resched_pending = false;
+    bool tick_armed = false;  // a Tick event of the current epoch is pending (NOHZ)
     bool eof = false;
     TaskId last_task = 0;  // for the context-switch cost
     // The current segment starts a run (a pick), after waiting run_wait_ns.

@@ -154,16 +154,27 @@ void Simulator::Impl::wake_idle_for_arrival(const Task& t) {
     int cpu = t.cpu;
     if (cpu < 0 || cpus[static_cast<size_t>(cpu)].current == nullptr)
         return;
+    kick_nearest_idle(cpu);
+}
+
+// kick_nearest_idle() kicks the idle CPU (nothing running or queued, no
+// kick pending) with the nearest id after `cpu`, around the machine, and
+// says whether there was one. A walk of the core's idle set: a few word
+// loads however many CPUs are busy.
+bool Simulator::Impl::kick_nearest_idle(int cpu) {
+    const CpuBits& idle = sched.idle_cpus();
     int n = sched.num_cpus();
-    for (int d = 1; d < n; ++d) {
-        int other = (cpu + d) % n;
-        const CpuState& c = cpus[static_cast<size_t>(other)];
-        if (c.current == nullptr && !c.resched_pending && !c.eof &&
-            sched.rq(other).nr_queued.load(std::memory_order_relaxed) == 0) {
-            kick(other);
-            return;
+    for (int lo : {cpu + 1, 0}) {
+        int hi = lo == 0 ? cpu : n;
+        for (int other = idle.next(lo, hi); other >= 0; other = idle.next(other + 1, hi)) {
+            const CpuState& c = cpus[static_cast<size_t>(other)];
+            if (c.current == nullptr && !c.resched_pending && !c.eof) {
+                kick(other);
+                return true;
+            }
         }
     }
+    return false;
 }
 
 bool Simulator::Impl::finish(int cpu, SimTask& st) {

@@ -43,21 +43,48 @@ void Simulator::Impl::apply_costs(const CostSpec& c) {
             cfg.migration_cost_ns[k] = *c.migration_ns[k];
 }
 
+// start_ticks() starts the active policy's ticks on every CPU, or under
+// NOHZ (Policy::tick_when_idle() false) on the busy ones: an idle CPU's
+// tick starts when it next runs a task (arm_tick from dispatch).
 void Simulator::Impl::start_ticks() {
+    tick_base_ns = now;
+    nohz = !sched.policy().tick_when_idle();
+    for (int cpu = 0; cpu < sched.num_cpus(); ++cpu) {
+        cpus[static_cast<size_t>(cpu)].tick_armed = false;
+        if (!nohz || cpu_busy(cpu))
+            arm_tick(cpu);
+    }
+}
+
+// arm_tick() schedules cpu's next tick on the policy's grid (tick_base_ns
+// + k * period), so a tick restarted after an idle spell falls where it
+// would have fallen had it never stopped.
+void Simulator::Impl::arm_tick(int cpu) {
     uint64_t period = sched.policy().tick_period_ns();
     if (period == 0)
         return;
-    for (int cpu = 0; cpu < sched.num_cpus(); ++cpu)
-        events.push(now + period, EventKind::Tick, static_cast<uint32_t>(cpu), tick_epoch);
+    uint64_t at = tick_base_ns + ((now - tick_base_ns) / period + 1) * period;
+    events.push(at, EventKind::Tick, static_cast<uint32_t>(cpu), tick_epoch);
+    cpus[static_cast<size_t>(cpu)].tick_armed = true;
 }
 
 void Simulator::Impl::on_tick(int cpu, uint16_t epoch) {
-    if (epoch != tick_epoch || !work_remains())
+    if (epoch != tick_epoch)
         return;
+    CpuState& c = cpus[static_cast<size_t>(cpu)];
+    if (!work_remains() || (nohz && !cpu_busy(cpu))) {
+        c.tick_armed = false;  // NOHZ: stopped until the CPU runs a task
+        return;
+    }
     sched.tick(cpu, now);
+    // The nohz idle-balance kick: tasks wait here while a CPU idles.
+    if (nohz && sched.rq(cpu).nr_queued.load(std::memory_order_relaxed) > 0 && c.current != nullptr)
+        kick_nearest_idle(cpu);
     uint64_t period = sched.policy().tick_period_ns();
     if (period != 0)
         events.push(now + period, EventKind::Tick, static_cast<uint32_t>(cpu), epoch);
+    else
+        c.tick_armed = false;
 }
 
 void Simulator::Impl::on_switch(uint32_t index) {
