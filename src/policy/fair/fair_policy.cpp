@@ -311,6 +311,11 @@ void FairPolicy::tick(Scheduler& sched, int cpu, uint64_t now_ns) {
 void FairPolicy::newidle(Scheduler& sched, int cpu, uint64_t now_ns) {
     if (cpus_ == nullptr)
         return;
+    // As Linux (sched_balance_newidle checks rd->overloaded): with no CPU
+    // holding two or more runnable tasks there is nothing waiting to pull,
+    // so skip the walk of every domain (the core's overloaded set, O(1)).
+    if (!sched.overloaded_cpus().any())
+        return;
     // Bottom-up: the closest work is the cheapest to take. Stop at the
     // first pull, or when work arrived meanwhile.
     for (int level = 0; level < topo_.num_levels(); ++level) {

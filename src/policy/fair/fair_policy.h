@@ -53,6 +53,9 @@ class FairPolicy final : public Policy {
     void start(Scheduler& sched, uint64_t now_ns) override;
     int select_cpu(Scheduler& sched, const Task& task, PlaceReason why) override;
     uint64_t tick_period_ns() const override { return config_.tick_ns; }
+    // NOHZ idle (policy.h): idle CPUs stop ticking; a busy CPU with tasks
+    // waiting kicks one, whose newidle pass pulls.
+    bool tick_when_idle() const override { return false; }
     void tick(Scheduler& sched, int cpu, uint64_t now_ns) override;
     void newidle(Scheduler& sched, int cpu, uint64_t now_ns) override;
     void on_active_balance(int src, int dst, bool moved) override;
