@@ -721,6 +721,12 @@ void Scheduler::check_invariants() const {
         SCHEDKIT_CHECK(n + (rq.current != nullptr) == rq.nr_running.load(),
                        "nr_running out of step");
         SCHEDKIT_CHECK(w == rq.weight_sum, "queue weight out of step");
+        bool running = rq.current != nullptr;
+        SCHEDKIT_CHECK(idle_.test(rq.cpu) == (n == 0 && !running) &&
+                           no_current_.test(rq.cpu) == !running &&
+                           queued_.test(rq.cpu) == (n > 0) &&
+                           overloaded_.test(rq.cpu) == (n + (running ? 1 : 0) >= 2),
+                       "CPU sets out of step with the queue");
         queued += static_cast<uint64_t>(n);
         blocked += static_cast<uint64_t>(rq.nr_blocked.load());
     }
