@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <exception>
 #include <mutex>
 #include <numeric>
 #include <thread>
@@ -51,21 +52,35 @@ Estimate estimate(std::vector<double> values) {
 void run_grid(const WorkloadSpec& spec, const Topology& topo, std::vector<GridRun>& runs,
               const GridOptions& options) {
     std::atomic<size_t> next{0};
-    std::mutex done_mu;  // serialises on_done
+    std::mutex done_mu;  // serialises on_done and guards `failure`
     size_t done = 0;
+    // The first run that throws (a budget exceeded, out of memory) ends the
+    // grid: the others stop where they are and the exception is rethrown
+    // here, on the caller's thread, once every worker has joined. Escaping
+    // a worker thread it would call std::terminate (an abort, exit 134).
+    std::exception_ptr failure;
+    std::atomic<bool> failed{false};
     auto worker = [&] {
         for (;;) {
             size_t i = next.fetch_add(1);
-            if (i >= runs.size())
+            if (i >= runs.size() || failed.load(std::memory_order_relaxed))
                 return;
             if (options.stop != nullptr && options.stop->load(std::memory_order_relaxed))
                 continue;  // skipped: ran stays false
             GridRun& run = runs[i];
-            SimConfig cfg = options.config;
-            cfg.seed = run.seed;
-            cfg.stop = options.stop;
-            cfg.progress = nullptr;
-            run.result = Simulator(spec, topo, make_policy(run.policy), cfg).run();
+            try {
+                SimConfig cfg = options.config;
+                cfg.seed = run.seed;
+                cfg.stop = options.stop;
+                cfg.progress = nullptr;
+                run.result = Simulator(spec, topo, make_policy(run.policy), cfg).run();
+            } catch (...) {
+                std::lock_guard lock(done_mu);
+                if (!failure)
+                    failure = std::current_exception();
+                failed.store(true, std::memory_order_relaxed);
+                return;
+            }
             run.ran = true;
             if (options.on_done) {
                 std::lock_guard lock(done_mu);
@@ -76,13 +91,15 @@ void run_grid(const WorkloadSpec& spec, const Topology& topo, std::vector<GridRu
     int jobs = std::max(1, options.jobs);
     if (jobs == 1 || runs.size() < 2) {
         worker();
-        return;
+    } else {
+        std::vector<std::thread> threads;
+        for (int j = 0; j < jobs && static_cast<size_t>(j) < runs.size(); ++j)
+            threads.emplace_back(worker);
+        for (std::thread& t : threads)
+            t.join();
     }
-    std::vector<std::thread> threads;
-    for (int j = 0; j < jobs && static_cast<size_t>(j) < runs.size(); ++j)
-        threads.emplace_back(worker);
-    for (std::thread& t : threads)
-        t.join();
+    if (failure)
+        std::rethrow_exception(failure);
 }
 
 }  // namespace schedkit

@@ -34,6 +34,10 @@ SimConfig sim_config(const LoadedWorkload& w, const ExperimentFlags& flags) {
     SimConfig cfg;
     cfg.until_ns = w.until_ns;
     cfg.quantum_ns = w.quantum_ns;
+    // The budgets bound every run of a grid as they bound one `sim`.
+    cfg.max_tasks = w.budget.max_tasks;
+    cfg.max_events = w.budget.max_events;
+    cfg.max_time_ns = w.budget.max_time_ns;
     (void)flags;
     return cfg;
 }
