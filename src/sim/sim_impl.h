@@ -46,7 +46,13 @@ struct Simulator::Impl final : ExecutorHooks, sim::ThreadHost {
     uint64_t now = 0;
     uint64_t last_exit_ns = 0;
     uint64_t arrivals_left = 0;
-    std::vector<std::pair<uint64_t, uint32_t>> arrivals;  // (time, task index), sorted
+    std::vector<sim::PendingArrival> arrivals;  // sorted by time (stable)
+    std::vector<uint32_t> group_first;  // ordinal of each group's first arrival, then the total
+    // Tasks created so far, counting every arrival from the start as the
+    // table once did: task ids, spawned tasks' instance numbers and
+    // --max-tasks follow it.
+    uint64_t created = 0;
+    std::vector<uint32_t> retired;  // slots of tasks exited during this event
     size_t next_arrival = 0;
     uint64_t processed = 0;
     uint64_t exited_seen = 0;
@@ -70,7 +76,9 @@ struct Simulator::Impl final : ExecutorHooks, sim::ThreadHost {
         sched.set_observer(nullptr);
     }
 
-    SimTask& new_task(const GroupSpec& g, int group_index, int instance, uint64_t stream);
+    SimTask& new_task(const GroupSpec& g, int group_index, int instance, uint64_t stream,
+                      uint64_t id);
+    SimTask& arrive(uint32_t pos);
 
     void create_arrivals();
 

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cstdint>
 #include <memory>
+#include <new>
 #include <string>
 #include <utility>
 #include <vector>
@@ -56,15 +57,32 @@ inline std::string task_name(const std::string& group, int instance) {
 // them into its lists), in chunks of kChunk: finding task i reads a chunk
 // pointer from a table small enough to stay cached, where std::deque (one
 // SimTask per node) read one pointer per task, a cache miss of its own at
-// 100,000 tasks.
+// 100,000 tasks. A slot whose task exited is released and handed to the
+// next task created (acquire()), so the table holds as many slots as tasks
+// were ever alive at once, not as many as the run created.
 class TaskTable {
   public:
-    SimTask& emplace_back() {
+    // acquire() is a fresh SimTask in a free slot, else in a new one.
+    SimTask& acquire() {
+        if (!free_.empty()) {
+            uint32_t slot = free_.back();
+            free_.pop_back();
+            SimTask& st = (*this)[slot];
+            st.~SimTask();
+            new (&st) SimTask();
+            st.index = slot;
+            return st;
+        }
         if (size_ % kChunk == 0)
             chunks_.push_back(std::make_unique<SimTask[]>(kChunk));
         ++size_;
-        return (*this)[size_ - 1];
+        SimTask& st = (*this)[size_ - 1];
+        st.index = static_cast<uint32_t>(size_ - 1);
+        return st;
     }
+    // release() frees the slot of an exited task nothing refers to any more.
+    void release(uint32_t slot) { free_.push_back(slot); }
+    // size() counts slots, live or free (free ones hold an exited task).
     size_t size() const { return size_; }
     SimTask& operator[](size_t i) { return chunks_[i / kChunk][i % kChunk]; }
     const SimTask& operator[](size_t i) const { return chunks_[i / kChunk][i % kChunk]; }
@@ -72,7 +90,21 @@ class TaskTable {
   private:
     static constexpr size_t kChunk = 256;
     std::vector<std::unique_ptr<SimTask[]>> chunks_;
+    std::vector<uint32_t> free_;
     size_t size_ = 0;
+};
+
+// PendingArrival is one of the spec's initial tasks before it arrives: its
+// (scaled) time and its place in draw_arrivals() order, from which its
+// group, instance and id follow. The task itself is created when it
+// arrives, so memory follows the tasks alive, not all the run's; a
+// lightweight thread's is created up front (`slot`), as the ThreadDriver
+// needs every thread from the start.
+struct PendingArrival {
+    static constexpr uint32_t kNoSlot = UINT32_MAX;
+    uint64_t at_ns;
+    uint32_t ordinal;
+    uint32_t slot = kNoSlot;
 };
 
 // CpuState is what the simulator knows of one CPU besides its run queue.

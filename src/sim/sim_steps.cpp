@@ -8,19 +8,15 @@
 
 namespace schedkit {
 
-// new_task() makes a task of group `g` that draws from `stream`.
+// new_task() makes task `id` of group `g` that draws from `stream`.
 SimTask& Simulator::Impl::new_task(const GroupSpec& g, int group_index, int instance,
-                                   uint64_t stream) {
-    if (tasks.size() >= cfg.max_tasks)
-        budget_exceeded(fmt::format("{}: the simulation created {} tasks", spec.path, tasks.size()),
-                        "--max-tasks", cfg.max_tasks);
-    SimTask& st = tasks.emplace_back();
+                                   uint64_t stream, uint64_t id) {
+    SimTask& st = tasks.acquire();
     st.stream = stream;
     st.rng = Rng(stream);
-    st.index = static_cast<uint32_t>(tasks.size() - 1);
     st.group = &g;
     st.repeat_left = g.repeat;
-    st.task.id = tasks.size();
+    st.task.id = id;
     st.task.name = task_name(g.name, instance);
     st.task.group = group_index;
     st.task.nice = g.nice;
@@ -31,25 +27,61 @@ SimTask& Simulator::Impl::new_task(const GroupSpec& g, int group_index, int inst
 }
 
 // Arrivals are drawn up front, group by group, so the random stream (and
-// so the whole run) does not depend on event interleaving.
+// so the whole run) does not depend on event interleaving; only their
+// times and order are kept (16 bytes each) until they arrive.
 void Simulator::Impl::create_arrivals() {
-    for (const TaskArrival& a : draw_arrivals(spec, seed)) {
-        SimTask& st = new_task(spec.groups[static_cast<size_t>(a.group)], a.group, a.index,
-                               task_stream(seed, a.group, static_cast<uint64_t>(a.index)));
-        st.path_ns = scaled(a.at_ns);
-        if (st.group->thread)
-            threads->add(st);
-        else
-            threads->ordinary_added(1);
-        arrivals.emplace_back(st.path_ns, st.index);
-        ++arrivals_left;
+    {
+        std::vector<TaskArrival> drawn = draw_arrivals(spec, seed);
+        if (drawn.size() > cfg.max_tasks)
+            budget_exceeded(
+                fmt::format("{}: the simulation created {} tasks", spec.path, cfg.max_tasks),
+                "--max-tasks", cfg.max_tasks);
+        group_first.assign(spec.groups.size() + 1, 0);
+        for (const TaskArrival& a : drawn)
+            ++group_first[static_cast<size_t>(a.group) + 1];
+        for (size_t g = 1; g < group_first.size(); ++g)
+            group_first[g] += group_first[g - 1];
+        arrivals.reserve(drawn.size());
+        for (uint32_t i = 0; i < drawn.size(); ++i) {
+            const TaskArrival& a = drawn[i];
+            sim::PendingArrival p{scaled(a.at_ns), i};
+            if (spec.groups[static_cast<size_t>(a.group)].thread) {
+                SimTask& st =
+                    new_task(spec.groups[static_cast<size_t>(a.group)], a.group, a.index,
+                             task_stream(seed, a.group, static_cast<uint64_t>(a.index)), i + 1);
+                st.path_ns = p.at_ns;
+                threads->add(st);
+                p.slot = st.index;
+            } else {
+                threads->ordinary_added(1);
+            }
+            arrivals.push_back(p);
+        }
+        created = drawn.size();
+        arrivals_left = drawn.size();
     }
     // Kept out of the event heap: arrivals are known up front, so a
     // sorted list keeps the heap at O(CPUs + blocked tasks) entries.
     std::stable_sort(arrivals.begin(), arrivals.end(),
-                     [](const auto& a, const auto& b) { return a.first < b.first; });
+                     [](const auto& a, const auto& b) { return a.at_ns < b.at_ns; });
     if (arrivals_left == 0)
         sched.close_arrivals();
+}
+
+// arrive() is the task of arrivals[pos], created now unless it was created
+// up front (a thread).
+SimTask& Simulator::Impl::arrive(uint32_t pos) {
+    const sim::PendingArrival& a = arrivals[pos];
+    if (a.slot != sim::PendingArrival::kNoSlot)
+        return tasks[a.slot];
+    auto g =
+        static_cast<size_t>(std::upper_bound(group_first.begin(), group_first.end(), a.ordinal) -
+                            group_first.begin() - 1);
+    uint32_t index = a.ordinal - group_first[g];
+    SimTask& st = new_task(spec.groups[g], static_cast<int>(g), static_cast<int>(index),
+                           task_stream(seed, static_cast<int>(g), index), a.ordinal + 1);
+    st.path_ns = a.at_ns;
+    return st;
 }
 
 // advance() runs a task's zero-time steps until it reaches a CPU burst
@@ -90,8 +122,13 @@ bool Simulator::Impl::advance(int cpu, SimTask& st) {
                 const GroupSpec& g = spec.groups[static_cast<size_t>(s.spawn_group)];
                 threads->ordinary_added(static_cast<uint64_t>(s.spawn_count));
                 for (int i = 0; i < s.spawn_count; ++i) {
-                    SimTask& child = new_task(g, s.spawn_group, static_cast<int>(tasks.size()),
-                                              child_stream(st.stream, st.children++));
+                    if (created >= cfg.max_tasks)
+                        budget_exceeded(
+                            fmt::format("{}: the simulation created {} tasks", spec.path, created),
+                            "--max-tasks", cfg.max_tasks);
+                    SimTask& child = new_task(g, s.spawn_group, static_cast<int>(created),
+                                              child_stream(st.stream, st.children++), created + 1);
+                    ++created;
                     child.path_ns = st.path_ns;
                     child.task.spawner_cpu = cpu;  // as the runtime sets it
                     if (s.join) {
@@ -183,8 +220,13 @@ bool Simulator::Impl::finish(int cpu, SimTask& st) {
     last_exit_ns = now;
     ++exited_seen;
     critical_path_ns = std::max(critical_path_ns, st.path_ns);
-    if (st.thread < 0)
+    if (st.thread < 0) {
         threads->ordinary_exited(cpu);
+        // Its slot is free from the next event on (callers still read the
+        // task in this one); nothing else refers to an exited task: its
+        // children that join it have ended, and no event names it.
+        retired.push_back(st.index);
+    }
     if (SimTask* p = st.parent; p != nullptr) {
         p->join_path_ns = std::max(p->join_path_ns, st.path_ns);
         if (--p->pending_children == 0 && p->waiting_join) {

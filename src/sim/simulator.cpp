@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <new>
 
 #include "sim/expected_work.h"
 
@@ -110,6 +111,10 @@ SimResult Simulator::Impl::run() {
     start_ticks();
     bool stopped = false;
     for (;;) {
+        // Slots of tasks that exited during the last event are free now.
+        for (uint32_t slot : retired)
+            tasks.release(slot);
+        retired.clear();
         // Polled every 4096 events: a relaxed load costs nothing there.
         if ((processed & 4095) == 0 && poll_stop()) {
             stopped = interrupted = true;
@@ -119,9 +124,10 @@ SimResult Simulator::Impl::run() {
         // been queued first (it was known first).
         sim::Event e;
         if (next_arrival < arrivals.size() &&
-            (events.empty() || arrivals[next_arrival].first <= events.top_time())) {
-            auto [t, index] = arrivals[next_arrival++];
-            e = sim::Event{t, 0, index, 0, EventKind::Arrive};
+            (events.empty() || arrivals[next_arrival].at_ns <= events.top_time())) {
+            e = sim::Event{arrivals[next_arrival].at_ns, 0, static_cast<uint32_t>(next_arrival), 0,
+                           EventKind::Arrive};
+            ++next_arrival;
         } else if (!events.empty()) {
             e = events.pop();
         } else {
@@ -144,9 +150,11 @@ SimResult Simulator::Impl::run() {
         ++processed;
         prefetch_next();
         switch (e.kind) {
-            case EventKind::Arrive:
-                sched.spawn(tasks[e.target].task, now);
-                wake_idle_for_arrival(tasks[e.target].task);
+            case EventKind::Arrive: {
+                SimTask& st = arrive(e.target);
+                sched.spawn(st.task, now);
+                wake_idle_for_arrival(st.task);
+            }
                 if (--arrivals_left == 0)
                     sched.close_arrivals();
                 break;
@@ -201,8 +209,6 @@ bool Simulator::Impl::poll_stop() {
 // are cold, and these misses were the largest cost of a run. Only a
 // hint: a wrong guess (an event pushed meanwhile) costs a few loads.
 void Simulator::Impl::prefetch_next() {
-    if (next_arrival < arrivals.size())
-        prefetch(&tasks[arrivals[next_arrival].second]);
     if (events.empty())
         return;
     const sim::Event& next = events.peek();
@@ -234,9 +240,21 @@ void Simulator::Impl::wake(SimTask& st) {
         sched.wake(st.task, now);
 }
 
+// Out of memory is an input too big for the machine: a BudgetError (one
+// line, exit 2 in the CLI) naming how far the simulation got, never an
+// abort. The failed allocation was a large one and is unwound by then, so
+// formatting the message has memory to spare.
 Simulator::Simulator(const WorkloadSpec& spec, Topology topo, std::unique_ptr<Policy> policy,
-                     SimConfig config)
-    : impl_(std::make_unique<Impl>(spec, std::move(topo), std::move(policy), config)) {}
+                     SimConfig config) {
+    try {
+        impl_ = std::make_unique<Impl>(spec, std::move(topo), std::move(policy), config);
+    } catch (const std::bad_alloc&) {
+        throw BudgetError(fmt::format(
+            "{}: out of memory while drawing the spec's arrivals (about 40 bytes each while "
+            "they are drawn, 16 until they arrive; docs/limits.md)",
+            spec.path));
+    }
+}
 
 Simulator::~Simulator() = default;
 
@@ -245,7 +263,15 @@ void Simulator::schedule_switch(uint64_t at_ns, std::unique_ptr<Policy> next) {
 }
 
 SimResult Simulator::run() {
-    return impl_->run();
+    try {
+        return impl_->run();
+    } catch (const std::bad_alloc&) {
+        throw BudgetError(fmt::format(
+            "{}: out of memory at virtual time {} ns after {} events, with {} tasks alive (each "
+            "costs about {} bytes while alive; each wait and response keeps an 8-byte sample "
+            "for the percentiles; docs/limits.md)",
+            impl_->spec.path, impl_->now, impl_->processed, impl_->sched.alive(), sizeof(SimTask)));
+    }
 }
 Scheduler& Simulator::scheduler() {
     return impl_->sched;
