@@ -17,6 +17,20 @@ struct RunQueue;
 // PlaceReason says why a task needs a CPU.
 enum class PlaceReason : uint8_t { Spawn, Wake };
 
+// EnqueueKind says how a task joined a run queue, for a policy that orders
+// its queues itself (Policy::orders_queues()).
+enum class EnqueueKind : uint8_t {
+    Spawn,      // a new task, placed for the first time
+    Wake,       // a blocked task woken
+    Preempted,  // the queue's running task, put back (put_prev)
+    Migrated,   // moved here from another queue (balance, push, re-place)
+};
+// DequeueKind says how a task left a run queue or its CPU. Picked and
+// Migrating of a queued task take it off the list; Blocked, Exited and
+// Migrating of the running task (a re-place at preemption) follow its last
+// run: the core has accounted that run and cleared rq.current.
+enum class DequeueKind : uint8_t { Picked, Migrating, Blocked, Exited };
+
 // PolicyError is thrown by Policy::start() to refuse to start (the switching
 // protocol then restarts the previous policy and reports this error).
 class PolicyError : public std::runtime_error {
@@ -32,9 +46,11 @@ struct QueuePick {
 };
 
 // Policy decides; the Scheduler core carries the decision out. A policy
-// never owns tasks and keeps no pointer to a task past a call. Every hook is
-// called without run-queue locks held, except pick() which runs under the
-// queue's lock and must not block or call back into the Scheduler.
+// never owns tasks and keeps no pointer to a task past a call (except, for
+// a policy that orders its queues, to the tasks on them). Every hook is
+// called without run-queue locks held, except pick() and the queue
+// ordering hooks, which run under the queue's lock and must not block or
+// call back into the Scheduler.
 //
 // Hooks may run concurrently on different CPUs in the runtime; a policy
 // guards its own mutable state. In the simulator all calls are sequential.
@@ -83,7 +99,52 @@ class Policy {
     }
 
     // pick() chooses the next task from a non-empty queue (default: FIFO).
+    // It is the pick of the policy ordering `rq` (RunQueue::order) when
+    // there is one, else the active policy's.
     virtual QueuePick pick(const RunQueue& rq);
+
+    // ---- Queue ordering (optional; fair's EEVDF uses it) -----------------
+    // A policy whose orders_queues() is true keeps its own index of each run
+    // queue (a tree, sums over the queued tasks). The core then calls the
+    // hooks below under the queue's lock for every change to a queue it
+    // orders, so index and list never disagree, in both executors. Hooks
+    // must not block or call the Scheduler; per-task state they keep lives
+    // in the Task's ordering fields (task.h).
+    virtual bool orders_queues() const { return false; }
+    // take_queue(): this policy starts ordering `rq` (the scheduler was
+    // built with it, or a switch made it active): index the tasks queued
+    // there. rq.current, if any, was picked by someone else.
+    virtual void take_queue(RunQueue& rq, uint64_t now_ns) {
+        (void)rq;
+        (void)now_ns;
+    }
+    // on_enqueue(): `task` was just linked into rq's list (the core has
+    // accounted its last run in exec_ns and vruntime_ns).
+    virtual void on_enqueue(RunQueue& rq, Task& task, EnqueueKind kind, uint64_t now_ns) {
+        (void)rq;
+        (void)task;
+        (void)kind;
+        (void)now_ns;
+    }
+    // on_dequeue(): `task` left rq (see DequeueKind). Picked: it becomes
+    // rq.current right after.
+    virtual void on_dequeue(RunQueue& rq, Task& task, DequeueKind kind, uint64_t now_ns) {
+        (void)rq;
+        (void)task;
+        (void)kind;
+        (void)now_ns;
+    }
+    // wakeup_preempt(): `task` just joined `rq` (spawn, wake, migration)
+    // while rq.current runs. True asks the running task to leave its CPU
+    // now: the core sets rq.need_resched, kicks the CPU and must_yield()
+    // says so, and the executor preempts it (the simulator at once, the
+    // runtime at the task's next yield) and picks again.
+    virtual bool wakeup_preempt(const RunQueue& rq, const Task& task, uint64_t now_ns) {
+        (void)rq;
+        (void)task;
+        (void)now_ns;
+        return false;
+    }
 
     // time_slice_ns() is how long `task` may run before it is preempted when
     // others wait.

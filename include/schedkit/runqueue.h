@@ -9,6 +9,8 @@
 
 namespace schedkit {
 
+class Policy;
+
 // spin_pause() is the CPU's spin-wait hint: it lets the sibling hyperthread
 // (and the lock holder's cache line traffic) go first.
 inline void spin_pause() noexcept {
@@ -80,12 +82,20 @@ struct alignas(64) RunQueue {
     uint64_t lifo_since_ns = 0;
     // The Scheduler's CPU sets this CPU is in (Scheduler::update_cpu_sets).
     uint8_t cpu_sets = 0;
+    // order is the policy that orders this queue through its hooks
+    // (Policy::orders_queues()), or null: list order, picked by the active
+    // policy. Changed only by a policy switch, under the lock.
+    Policy* order = nullptr;
 
     // Readable without the lock (relaxed).
     std::atomic<bool> sleeping{false};  // put to sleep by a policy (dynamic); see set_sleeping
     std::atomic<int> freq_level{-1};    // governor frequency level, -1 = max (governor.h)
     std::atomic<uint64_t> busy_ns{0};   // run time of tasks switched out here (cumulative)
     std::atomic<int> balancing{0};      // balance passes running here (Scheduler::begin_balance)
+    // need_resched: the ordering policy wants the running task off the CPU
+    // (Policy::wakeup_preempt). Set under the lock while a task runs,
+    // cleared under it when that task stops; must_yield() reads it.
+    std::atomic<bool> need_resched{false};
 
     // List operations; callers hold lock.
     void push_back(Task* t);

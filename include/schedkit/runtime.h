@@ -26,12 +26,14 @@ namespace schedkit {
 class LightThread;
 
 // SpawnOptions place a spawned task: a name for traces, an affinity within
-// the runtime's CPUs (empty = any), and a nice value for its weight.
+// the runtime's CPUs (empty = any), and a nice value for its weight (or
+// the weight itself: its share of a CPU under `fair`, docs/policies.md).
 struct SpawnOptions {
     std::string name;
     CpuSet affinity;
     int nice = 0;
-    int group = -1;  // workload group, for reports
+    int group = -1;       // workload group, for reports
+    uint32_t weight = 0;  // 0: nice_to_weight(nice)
 };
 
 // WorkerStats is one worker's share of a stats() snapshot.

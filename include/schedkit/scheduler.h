@@ -187,9 +187,10 @@ class Scheduler {
     // others wait (the active policy's answer).
     uint64_t time_slice_ns(const Task& task) const { return policy().time_slice_ns(task); }
     // must_yield() says the task running on `cpu` must leave it now: an
-    // active push is pending there, or the policy flagged the task to be
-    // re-placed (rehome_current). Called by `cpu`'s executor (it reads the
-    // CPU's current task, which only that executor changes).
+    // active push is pending there, the policy flagged the task to be
+    // re-placed (rehome_current), or the policy ordering the queue wants a
+    // task that just arrived to run (Policy::wakeup_preempt). Called by `cpu`'s executor (it reads
+    // the CPU's current task, which only that executor changes).
     bool must_yield(int cpu) const;
     enum class SliceAction : uint8_t {
         Continue,  // a fresh slice for the same task, no switch
@@ -300,8 +301,10 @@ class Scheduler {
 
     static constexpr uint8_t kSetIdle = 1, kSetNoCurrent = 2, kSetQueued = 4, kSetOverloaded = 8;
     void update_cpu_sets(RunQueue& rq);
-    void enqueue_locked(RunQueue& rq, Task& t, uint64_t now_ns, bool front);
-    void dequeue_locked(RunQueue& rq, Task& t, uint64_t now_ns);
+    void enqueue_locked(RunQueue& rq, Task& t, uint64_t now_ns, bool front, EnqueueKind kind);
+    void dequeue_locked(RunQueue& rq, Task& t, uint64_t now_ns, DequeueKind kind);
+    bool preempt_check_locked(RunQueue& rq, const Task& t, uint64_t now_ns);
+    void left_cpu_locked(RunQueue& rq, Task& t, DequeueKind kind, uint64_t now_ns);
     void live_insert(LiveList& l, Task& t);
     void place_and_enqueue(Task& t, PlaceReason why, uint64_t now_ns, int from_cpu,
                            bool join_cpu_list = false);

@@ -70,7 +70,10 @@ struct Task {
     uint64_t runnable_since_ns = 0;  // when it last became runnable (for wait)
     uint64_t last_ran_ns = 0;        // start of its current run, else end of its last
     uint64_t exec_ns = 0;            // total CPU time received (finished runs)
-    uint64_t vruntime_ns = 0;        // exec_ns scaled by 1024/weight
+    // vruntime_ns is virtual runtime: the core adds each run scaled by
+    // 1024/weight; a policy that orders its queues (fair's EEVDF) also
+    // places it on its queue's virtual clock. Read as a signed value there.
+    uint64_t vruntime_ns = 0;
     uint64_t nr_migrations = 0;
     bool is_thread = false;  // a long-lived lightweight thread
     double busy_pct = 0;     // measured by the executor for thread-style policies
@@ -98,6 +101,20 @@ struct Task {
     // queued_front: it jumped its queue (Policy::queue_front). Guarded by
     // the run-queue lock.
     bool queued_front = false;
+    // ord_linked: it is in its queue's ordering index (below).
+    bool ord_linked = false;
+
+    // Ordering state, owned by the policy ordering the task's queue
+    // (Policy::orders_queues(); fair's EEVDF: a treap keyed by virtual
+    // deadline, each node holding the least vruntime of its subtree).
+    // Guarded by the run-queue lock; the running task's own executor also
+    // reads deadline_ns and vruntime_ns (time_slice_ns), which nothing
+    // writes while the task runs.
+    Task* ord_left = nullptr;
+    Task* ord_right = nullptr;
+    uint64_t deadline_ns = 0;       // virtual deadline (signed, as vruntime_ns)
+    uint64_t ord_min_vruntime = 0;  // least vruntime_ns in its subtree
+    int64_t vlag_ns = 0;            // lag saved when it last left a queue
 
     // Opaque pointer for the executor (simulated program, coroutine handle).
     void* executor_data = nullptr;

@@ -61,7 +61,14 @@ Scheduler::Scheduler(Topology topo, DomainTree domains, std::unique_ptr<Policy> 
     }
     live_ = std::make_unique<LiveList[]>(static_cast<size_t>(topo_.num_cpus()));
     retire_ = [](Policy* p) { delete p; };
-    policy_.load()->start(*this, 0);
+    Policy* p = policy_.load();
+    p->start(*this, 0);
+    if (p->orders_queues())
+        for (auto& rqp : rqs_) {
+            std::lock_guard g(rqp->lock);
+            rqp->order = p;
+            p->take_queue(*rqp, 0);
+        }
 }
 
 Scheduler::~Scheduler() {
@@ -76,7 +83,8 @@ int Scheduler::checked_cpu(const Task& t, int cpu) const {
     return cpu;
 }
 
-void Scheduler::enqueue_locked(RunQueue& rq, Task& t, uint64_t now_ns, bool front) {
+void Scheduler::enqueue_locked(RunQueue& rq, Task& t, uint64_t now_ns, bool front,
+                               EnqueueKind kind) {
     SCHEDKIT_CHECK(t.state != TaskState::Running && t.state != TaskState::Exited,
                    "enqueue of a running or exited task");
     bool was_runnable = t.state == TaskState::Runnable;
@@ -95,12 +103,16 @@ void Scheduler::enqueue_locked(RunQueue& rq, Task& t, uint64_t now_ns, bool fron
     rq.nr_queued.fetch_add(1, std::memory_order_relaxed);
     rq.nr_running.fetch_add(1, std::memory_order_relaxed);
     update_cpu_sets(rq);
+    if (rq.order != nullptr)
+        rq.order->on_enqueue(rq, t, kind, now_ns);
 }
 
-void Scheduler::dequeue_locked(RunQueue& rq, Task& t, uint64_t now_ns) {
+void Scheduler::dequeue_locked(RunQueue& rq, Task& t, uint64_t now_ns, DequeueKind kind) {
     SCHEDKIT_CHECK(t.state == TaskState::Runnable && t.cpu == rq.cpu, "dequeue of a task not here");
     t.pelt.update(now_ns, true, false);
     rq.remove(&t);
+    if (rq.order != nullptr)
+        rq.order->on_dequeue(rq, t, kind, now_ns);
     rq.weight_sum -= t.weight;
     rq.load_weight.store(rq.weight_sum, std::memory_order_relaxed);
     rq.nr_queued.fetch_sub(1, std::memory_order_relaxed);
@@ -134,6 +146,24 @@ void Scheduler::update_cpu_sets(RunQueue& rq) {
     rq.cpu_sets = want;
 }
 
+// preempt_check_locked() asks the ordering policy whether `t`, just queued
+// on rq, should run before rq's running task; if so it flags the CPU
+// (must_yield) and returns true: the caller kicks it once unlocked.
+bool Scheduler::preempt_check_locked(RunQueue& rq, const Task& t, uint64_t now_ns) {
+    if (rq.order == nullptr || rq.current == nullptr ||
+        rq.need_resched.load(std::memory_order_relaxed) || !rq.order->wakeup_preempt(rq, t, now_ns))
+        return false;
+    rq.need_resched.store(true, std::memory_order_release);
+    return true;
+}
+
+// left_cpu_locked() tells the ordering policy that rq's running task `t`
+// stopped for good here (blocked, exited, or re-placed elsewhere).
+void Scheduler::left_cpu_locked(RunQueue& rq, Task& t, DequeueKind kind, uint64_t now_ns) {
+    if (rq.order != nullptr)
+        rq.order->on_dequeue(rq, t, kind, now_ns);
+}
+
 void Scheduler::live_insert(LiveList& l, Task& t) {
     std::lock_guard g(l.lock);
     t.all_prev = l.tail;
@@ -150,7 +180,7 @@ void Scheduler::place_and_enqueue(Task& t, PlaceReason why, uint64_t now_ns, int
     Policy& pol = policy();
     int cpu = checked_cpu(t, pol.select_cpu(*this, t, why));
     RunQueue& rq = this->rq(cpu);
-    bool idle;
+    bool idle, resched;
     int queued;
     {
         std::lock_guard g(rq.lock);
@@ -169,13 +199,15 @@ void Scheduler::place_and_enqueue(Task& t, PlaceReason why, uint64_t now_ns, int
         // Jumping the queue is bounded (see Policy::queue_front()).
         bool front =
             pol.queue_front(t, why, cpu, from_cpu) && now_ns < rq.lifo_since_ns + pol.quantum_ns;
-        enqueue_locked(rq, t, now_ns, front);
+        enqueue_locked(rq, t, now_ns, front,
+                       why == PlaceReason::Spawn ? EnqueueKind::Spawn : EnqueueKind::Wake);
         idle = rq.current == nullptr;
+        resched = preempt_check_locked(rq, t, now_ns);
         queued = rq.nr_queued.load(std::memory_order_relaxed);
     }
     if (observer_ != nullptr)
         observer_->on_queue_length(cpu, queued, now_ns);
-    if (idle && executor_ != nullptr)
+    if ((idle || resched) && executor_ != nullptr)
         executor_->kick(cpu);
 }
 
@@ -245,12 +277,12 @@ Pick Scheduler::pick_next(int cpu, uint64_t now_ns) {
             bool done = arrivals_closed_.load(std::memory_order_acquire) && alive() == 0;
             return Pick{done ? PickStatus::Eof : PickStatus::Idle, nullptr};
         }
-        QueuePick q = policy().pick(rq);
+        QueuePick q = (rq.order != nullptr ? *rq.order : policy()).pick(rq);
         if (q.wait)
             return Pick{PickStatus::Wait, nullptr};
         t = q.task;
         SCHEDKIT_CHECK(t != nullptr && t->cpu == cpu, "policy picked a task from another queue");
-        dequeue_locked(rq, *t, now_ns);
+        dequeue_locked(rq, *t, now_ns, DequeueKind::Picked);
         if (!t->queued_front)
             rq.lifo_since_ns = now_ns;
         set_task_last_ran(*t, now_ns);  // start of this run; updated again when it stops
@@ -318,6 +350,7 @@ void Scheduler::account_switch_out(RunQueue& rq, Task& t, uint64_t now_ns, bool 
     if (!exiting)
         t.pelt.update(now_ns, true, true);
     rq.current = nullptr;
+    rq.need_resched.store(false, std::memory_order_relaxed);
     rq.weight_sum -= t.weight;
     rq.load_weight.store(rq.weight_sum, std::memory_order_relaxed);
     rq.nr_running.fetch_sub(1, std::memory_order_relaxed);
@@ -351,8 +384,9 @@ void Scheduler::put_prev(int cpu, uint64_t now_ns) {
         set_task_state(t, TaskState::Runnable);
         t.runnable_since_ns = now_ns;
         if (dst == cpu) {
-            enqueue_locked(rq, t, now_ns, false);
+            enqueue_locked(rq, t, now_ns, false, EnqueueKind::Preempted);
         } else {
+            left_cpu_locked(rq, t, DequeueKind::Migrating, now_ns);
             set_task_cpu(t, -1);  // in transit, as after detach_tasks()
             rq.migrations_out++;
         }
@@ -372,6 +406,7 @@ void Scheduler::block(int cpu, uint64_t now_ns) {
     Task& t = *rq.current;
     account_switch_out(rq, t, now_ns);
     set_task_state(t, TaskState::Blocked);
+    left_cpu_locked(rq, t, DequeueKind::Blocked, now_ns);
     rq.nr_blocked.fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -391,6 +426,7 @@ void Scheduler::exit(int cpu, uint64_t now_ns) {
         Task& t = *rq.current;
         account_switch_out(rq, t, now_ns, true);
         set_task_state(t, TaskState::Exited);
+        left_cpu_locked(rq, t, DequeueKind::Exited, now_ns);
         // Lock order: run-queue lock, then a live-list lock.
         LiveList& l = live_[static_cast<size_t>(t.live_list)];
         std::lock_guard ga(l.lock);
@@ -414,7 +450,7 @@ bool Scheduler::migrate(Task& t, int dst, uint64_t now_ns) {
         // t.cpu first: only while it names src does src's lock guard the rest.
         if (load_task_cpu(t) != src || t.state != TaskState::Runnable)
             return false;
-        dequeue_locked(s, t, now_ns);
+        dequeue_locked(s, t, now_ns, DequeueKind::Migrating);
         set_task_cpu(t, -1);  // in transit: no queue owns it
         s.migrations_out++;
     }
@@ -432,7 +468,7 @@ std::vector<Task*> Scheduler::detach_tasks(int src, int max,
     for (Task* t = s.tail; t != nullptr && static_cast<int>(out.size()) < max;) {
         Task* prev = t->rq_prev;
         if (can_move(*t)) {
-            dequeue_locked(s, *t, t->pelt.last_update_ns);
+            dequeue_locked(s, *t, t->pelt.last_update_ns, DequeueKind::Migrating);
             set_task_cpu(*t, -1);
             s.migrations_out++;
             out.push_back(t);
@@ -460,7 +496,7 @@ void Scheduler::attach_tasks(int dst, const std::vector<Task*>& tasks, int src, 
     if (tasks.empty())
         return;
     RunQueue& d = rq(dst);
-    bool idle;
+    bool idle, resched = false;
     int queued;
     {
         std::lock_guard g(d.lock);
@@ -468,9 +504,10 @@ void Scheduler::attach_tasks(int dst, const std::vector<Task*>& tasks, int src, 
             SCHEDKIT_CHECK(t->allowed_on(dst), "migration outside affinity");
             SCHEDKIT_CHECK(t->cpu == -1 && t->state == TaskState::Runnable,
                            "attach of a queued task");
-            enqueue_locked(d, *t, now_ns, false);
+            enqueue_locked(d, *t, now_ns, false, EnqueueKind::Migrated);
             t->nr_migrations++;
             d.migrations_in++;
+            resched |= preempt_check_locked(d, *t, now_ns);
         }
         idle = d.current == nullptr;
         queued = d.nr_queued.load(std::memory_order_relaxed);
@@ -486,7 +523,7 @@ void Scheduler::attach_tasks(int dst, const std::vector<Task*>& tasks, int src, 
             observer_->on_queue_length(src, rq(src).nr_queued.load(std::memory_order_relaxed),
                                        now_ns);
     }
-    if (idle && executor_ != nullptr)
+    if ((idle || resched) && executor_ != nullptr)
         executor_->kick(dst);
 }
 
@@ -537,7 +574,7 @@ std::vector<Task*> Scheduler::detach_or_rehome(int cpu,
         for (Task* t = r.tail; t != nullptr;) {
             Task* prev = t->rq_prev;
             if (should(*t)) {
-                dequeue_locked(r, *t, t->pelt.last_update_ns);
+                dequeue_locked(r, *t, t->pelt.last_update_ns, DequeueKind::Migrating);
                 set_task_cpu(*t, -1);
                 r.migrations_out++;
                 out.push_back(t);
@@ -605,7 +642,8 @@ void Scheduler::set_quantum_ns(uint64_t quantum_ns) {
 
 bool Scheduler::must_yield(int cpu) const {
     const RunQueue& r = rq(cpu);
-    if (r.push_to.load(std::memory_order_acquire) >= 0)
+    if (r.push_to.load(std::memory_order_acquire) >= 0 ||
+        r.need_resched.load(std::memory_order_acquire))
         return true;
     // Only this CPU's executor changes `current`, and it is the caller.
     const Task* t = r.current;
@@ -676,7 +714,22 @@ SwitchResult Scheduler::switch_policy(std::unique_ptr<Policy> next, uint64_t now
         balancing_paused_.store(false, std::memory_order_release);
         return SwitchResult{false, e.what()};
     }
-    policy_.store(next.release(), std::memory_order_release);
+    Policy* now_active = next.release();
+    policy_.store(now_active, std::memory_order_release);
+    // Hand each queue's ordering to the new policy (or back to list order)
+    // under that queue's lock, so no enqueue, dequeue or pick sees half of
+    // it; until then the old policy, not yet retired, keeps ordering it.
+    Policy* order = now_active->orders_queues() ? now_active : nullptr;
+    for (int c = 0; c < num_cpus(); ++c) {
+        RunQueue& r = rq(c);
+        std::lock_guard g(r.lock);
+        if (r.order == nullptr && order == nullptr)
+            continue;
+        r.order = order;
+        r.need_resched.store(false, std::memory_order_relaxed);
+        if (order != nullptr)
+            order->take_queue(r, now_ns);
+    }
     retire_(old);
     switches_.fetch_add(1, std::memory_order_relaxed);
     balancing_paused_.store(false, std::memory_order_release);

@@ -168,7 +168,7 @@ void RuntimeCore::submit(Fiber& f, SpawnOptions&& opts, bool is_thread) {
     // (no core, no clock, no name): one push. It joins the core only if it
     // blocks or yields (Worker::run_fast).
     if (here != nullptr && here->fast_spawns && !is_thread && opts.name.empty() &&
-        opts.affinity.empty() && opts.nice == 0 && opts.group < 0) {
+        opts.affinity.empty() && opts.nice == 0 && opts.weight == 0 && opts.group < 0) {
         t.id = new_task_id(here);
         t.spawner_cpu = here->cpu;
         t.executor_data = &f;
@@ -197,7 +197,7 @@ void RuntimeCore::submit(Fiber& f, SpawnOptions&& opts, bool is_thread) {
         t.name = fmt::format("{}#{}", is_thread ? "thread" : "task", t.id);
     t.group = opts.group;
     t.nice = opts.nice;
-    t.weight = nice_to_weight(opts.nice);
+    t.weight = opts.weight != 0 ? opts.weight : nice_to_weight(opts.nice);
     t.affinity = std::move(opts.affinity);
     t.is_thread = is_thread;
     t.spawner_cpu = here != nullptr ? here->cpu : -1;

@@ -203,6 +203,7 @@ SpawnOptions options_for(RunContext& ctx, int group, uint64_t index) {
     o.name = fmt::format("{}#{}", g.name, index);
     o.affinity = g.affinity;
     o.nice = g.nice;
+    o.weight = g.weight;
     o.group = group;
     return o;
 }

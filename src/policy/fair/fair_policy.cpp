@@ -46,6 +46,7 @@ void FairPolicy::start(Scheduler& sched, uint64_t now_ns) {
     if (cpus_ == nullptr || topo_.num_cpus() != sched.num_cpus()) {
         topo_.build(sched.topology(), sched.domains());
         cpus_ = std::make_unique<CpuState[]>(static_cast<size_t>(sched.num_cpus()));
+        eevdf_.init(sched.num_cpus());
     }
     for (int c = 0; c < sched.num_cpus(); ++c)
         for (int l = 0; l < topo_.num_levels(); ++l) {
@@ -54,6 +55,33 @@ void FairPolicy::start(Scheduler& sched, uint64_t now_ns) {
             ls.interval_ms = topo_.level(l).params.balance_interval_ms;
             ls.nr_balance_failed = 0;
         }
+}
+
+void FairPolicy::take_queue(RunQueue& rq, uint64_t now_ns) {
+    eevdf_.take(rq, now_ns, quantum_ns);
+}
+
+void FairPolicy::on_enqueue(RunQueue& rq, Task& task, EnqueueKind kind, uint64_t now_ns) {
+    eevdf_.enqueue(rq, task, kind, now_ns, quantum_ns);
+}
+
+void FairPolicy::on_dequeue(RunQueue& rq, Task& task, DequeueKind kind, uint64_t now_ns) {
+    eevdf_.dequeue(rq, task, kind, now_ns, quantum_ns, config_.tick_ns);
+}
+
+QueuePick FairPolicy::pick(const RunQueue& rq) {
+    // A queue this policy does not order yet (a switch is handing it over)
+    // is served in list order.
+    Task* t = rq.order == this ? eevdf_.pick(rq) : nullptr;
+    return t != nullptr ? QueuePick{t, false} : Policy::pick(rq);
+}
+
+bool FairPolicy::wakeup_preempt(const RunQueue& rq, const Task& task, uint64_t now_ns) {
+    return eevdf_.wakeup_preempt(rq, task, now_ns, quantum_ns);
+}
+
+uint64_t FairPolicy::time_slice_ns(const Task& task) const {
+    return Eevdf::slice_left_ns(task, quantum_ns);
 }
 
 bool FairPolicy::should_we_balance(const Scheduler& sched, int cpu, int level) const {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "policy/fair/balance.h"
+#include "policy/fair/eevdf.h"
 #include "schedkit/policy.h"
 
 namespace schedkit::fair {
@@ -35,9 +36,13 @@ struct BalanceStats {
     uint64_t alb_count = 0, alb_failed = 0, alb_pushed = 0;  // active balance
 };
 
-// FairPolicy places tasks on idle CPUs (idlest group top-down at spawn,
-// idle sibling in the LLC at wake) and balances at each CPU's per-domain
-// interval, on newly idle CPUs, and by active push.
+// FairPolicy orders each run queue by Linux's EEVDF rules (eevdf.h: the
+// eligible task with the earliest virtual deadline runs, a slice of
+// quantum_ns at a time; lag survives sleep and migration; an arriving task
+// that a pick would choose preempts), places tasks on idle CPUs (idlest
+// group top-down at spawn, idle sibling in the LLC at wake) and balances
+// by weighted load at each CPU's per-domain interval, on newly idle CPUs,
+// and by active push.
 //
 // Concurrency: per-CPU balance state is touched only by hooks running for
 // that CPU (the executor runs tick/newidle/on_active_balance for a CPU on
@@ -60,6 +65,17 @@ class FairPolicy final : public Policy {
     void newidle(Scheduler& sched, int cpu, uint64_t now_ns) override;
     void on_active_balance(int src, int dst, bool moved) override;
     std::string stats_json() const override;
+
+    // EEVDF queue order (eevdf.cpp; Policy's ordering hooks).
+    bool orders_queues() const override { return true; }
+    void take_queue(RunQueue& rq, uint64_t now_ns) override;
+    void on_enqueue(RunQueue& rq, Task& task, EnqueueKind kind, uint64_t now_ns) override;
+    void on_dequeue(RunQueue& rq, Task& task, DequeueKind kind, uint64_t now_ns) override;
+    QueuePick pick(const RunQueue& rq) override;
+    bool wakeup_preempt(const RunQueue& rq, const Task& task, uint64_t now_ns) override;
+    uint64_t time_slice_ns(const Task& task) const override;
+    // eevdf() is the queue order's state, for tests.
+    const Eevdf& eevdf() const { return eevdf_; }
 
     // load_balance() is one balance attempt by `cpu` over its domain at
     // `level` (sched_balance_rq): find the busiest group and queue, pull up
@@ -102,6 +118,7 @@ class FairPolicy final : public Policy {
     int find_idlest_cpu(const Scheduler& sched, const Task& task) const;
 
     FairConfig config_;
+    Eevdf eevdf_;
     BalanceTopology topo_;
     std::unique_ptr<CpuState[]> cpus_;
     std::atomic_flag numa_balancing_ = ATOMIC_FLAG_INIT;  // SD_SERIALIZE
