@@ -290,8 +290,12 @@ TEST(Eevdf, TreeMatchesQueueThroughoutMixedRunsAndSwitches) {
         cfg.listener = &check;
         Simulator s(w, Topology::synthetic("pack:2 core:2 pu:2"), make_policy(from), cfg);
         sim = &s;
-        s.schedule_switch(10 * kMs, make_policy(std::string(from) == "fair" ? "steal" : "fair"));
-        s.schedule_switch(25 * kMs, make_policy("fair"));
+        // Back and forth every 1.5 ms: tasks queued under fair run and block
+        // under the other policy, and the other way round.
+        bool to_fair = std::string(from) != "fair";
+        for (int i = 0; i < 28; ++i, to_fair = !to_fair)
+            s.schedule_switch(3 * kMs + static_cast<uint64_t>(i) * 1500 * kUs,
+                              make_policy(to_fair ? "fair" : (i % 4 < 2 ? "static" : "steal")));
         SimResult r = s.run();
         EXPECT_TRUE(r.completed) << from;
         EXPECT_EQ(r.summary.lost, 0u) << from;

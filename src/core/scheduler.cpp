@@ -727,6 +727,10 @@ SwitchResult Scheduler::switch_policy(std::unique_ptr<Policy> next, uint64_t now
             continue;
         r.order = order;
         r.need_resched.store(false, std::memory_order_relaxed);
+        // The ordering fields belong to the queue's order: a hand-over
+        // starts them afresh (only queued tasks can be in an index).
+        for (Task* t = r.head; t != nullptr; t = t->rq_next)
+            t->ord_linked = false;
         if (order != nullptr)
             order->take_queue(r, now_ns);
     }

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "core/check.h"
+
 namespace schedkit::fair {
 
 namespace {
@@ -96,6 +98,7 @@ Task* merge(Task* a, Task* b) {
 }
 
 Task* erase_at(Task* root, Task* n) {
+    SCHEDKIT_CHECK(root != nullptr, "EEVDF: erase of a task not in the tree");
     if (root == n)
         return merge(n->ord_left, n->ord_right);
     if (before(*n, *root))
