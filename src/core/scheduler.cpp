@@ -484,7 +484,7 @@ Task* Scheduler::detach_first(int src, const std::function<bool(const Task&)>& c
     for (Task* t = s.head; t != nullptr; t = t->rq_next) {
         if (!can_move(*t))
             continue;
-        dequeue_locked(s, *t, t->pelt.last_update_ns);
+        dequeue_locked(s, *t, t->pelt.last_update_ns, DequeueKind::Migrating);
         set_task_cpu(*t, -1);
         s.migrations_out++;
         return t;
