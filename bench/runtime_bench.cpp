@@ -1,8 +1,13 @@
 // runtime_bench.cpp: the runtime's costs next to their baselines, in one
 // binary so that every ratio comes from the same run: oneTBB for task
-// spawning and fork-join, a raw atomic ping-pong between two pinned threads
+// spawning and fork-join (and Boost.Fiber, when installed, for fork-join),
+// a raw atomic ping-pong between two pinned threads
 // for cross-CPU wakeups, and getrusage for CPU burnt while idle.
 #include <benchmark/benchmark.h>
+#ifdef SCHEDKIT_BENCH_BOOST_FIBER
+#include <boost/fiber/algo/work_stealing.hpp>
+#include <boost/fiber/all.hpp>
+#endif
 #include <pthread.h>
 #include <sys/resource.h>
 #include <tbb/task_arena.h>
@@ -164,6 +169,70 @@ void BM_Skynet_tbb(benchmark::State& state) {
         });
 }
 BENCHMARK(BM_Skynet_tbb)->Arg(0)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// ---- Boost.Fiber: a second peer for fork-join -----------------------------
+//
+// Boost.Fiber's work-stealing scheduler on all CPUs: the benchmark's thread
+// plus one helper per other CPU, each a fiber scheduler; helpers sleep when
+// idle (suspend = true). The scheduler is per process and per thread, so it is
+// set up once, on first use, and the helpers live until the process exits.
+#ifdef SCHEDKIT_BENCH_BOOST_FIBER
+void boost_fiber_setup() {
+    static bool ready = [] {
+        auto n = static_cast<uint32_t>(all_cpus());
+        for (uint32_t i = 1; i < n; ++i)
+            std::thread([n] {
+                boost::fibers::use_scheduling_algorithm<boost::fibers::algo::work_stealing>(n,
+                                                                                            true);
+                // Park this thread's main fiber forever; the scheduler runs
+                // stolen fibers meanwhile.
+                boost::fibers::mutex mu;
+                boost::fibers::condition_variable cv;
+                std::unique_lock lk(mu);
+                cv.wait(lk, [] { return false; });
+            }).detach();
+        boost::fibers::use_scheduling_algorithm<boost::fibers::algo::work_stealing>(n, true);
+        return true;
+    }();
+    (void)ready;
+}
+
+uint64_t bf_fib(int n) {
+    if (n < 2)
+        return static_cast<uint64_t>(n);
+    auto left = boost::fibers::async(bf_fib, n - 1);
+    uint64_t right = bf_fib(n - 2);
+    return left.get() + right;
+}
+
+void BM_Fib_boostfiber(benchmark::State& state) {
+    boost_fiber_setup();
+    for (auto _ : state)
+        benchmark::DoNotOptimize(bf_fib(kFib));
+}
+BENCHMARK(BM_Fib_boostfiber)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+uint64_t bf_skynet(uint64_t num, uint64_t size) {
+    if (size == 1)
+        return num;
+    boost::fibers::future<uint64_t> kids[10];
+    uint64_t step = size / 10;
+    for (uint64_t i = 0; i < 10; ++i)
+        kids[i] = boost::fibers::async(bf_skynet, num + i * step, step);
+    uint64_t sum = 0;
+    for (auto& k : kids)
+        sum += k.get();
+    return sum;
+}
+
+void BM_Skynet_boostfiber(benchmark::State& state) {
+    boost_fiber_setup();
+    for (auto _ : state)
+        if (bf_skynet(0, kSkynet) != kSkynetSum)
+            state.SkipWithError("wrong skynet sum");
+}
+BENCHMARK(BM_Skynet_boostfiber)->Unit(benchmark::kMillisecond)->UseRealTime();
+#endif
 
 // ---- yield ---------------------------------------------------------------
 

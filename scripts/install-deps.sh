@@ -7,7 +7,7 @@ PACKAGES=(
   build-essential cmake pkg-config clang-format
   libhwloc-dev hwloc liburcu-dev libcli11-dev libyaml-cpp-dev nlohmann-json3-dev
   libfmt-dev libspdlog-dev libgtest-dev libgmock-dev librapidcheck-dev
-  libbenchmark-dev libtbb-dev libconcurrentqueue-dev
+  libbenchmark-dev libtbb-dev libconcurrentqueue-dev libboost-fiber-dev
   clang libclang-rt-dev
   libtracecmd-dev libtraceevent-dev libtracefs-dev trace-cmd
   chromium

@@ -77,5 +77,74 @@ TEST(WorkDeque, ConcurrentTakersTakeEveryEntryExactlyOnce) {
     EXPECT_EQ(wrong, 0) << "entries taken zero or several times";
 }
 
+// steal_half() takes the oldest entry and moves about half the rest, in
+// order, to the thief's own deque, never more than asked.
+TEST(WorkDeque, StealHalfTakesTheOldestAndMovesHalfTheRest) {
+    WorkDeque<int*> d, mine;
+    std::vector<int> v(9);
+    for (int i = 0; i < 9; ++i) {
+        v[static_cast<size_t>(i)] = i;
+        d.push(&v[static_cast<size_t>(i)]);
+    }
+    int moved = -1;
+    EXPECT_EQ(*d.steal_half(mine, 31, moved), 0);
+    EXPECT_EQ(moved, 4);  // half of the 8 left
+    EXPECT_EQ(d.size_hint(), 4);
+    EXPECT_EQ(*mine.pop(), 4);  // the thief runs its batch newest first
+    EXPECT_EQ(*mine.steal(), 1);
+    EXPECT_EQ(*d.steal_half(mine, 1, moved), 5);
+    EXPECT_EQ(moved, 1);  // the bound
+    EXPECT_EQ(*d.steal_half(mine, 0, moved), 7);
+    EXPECT_EQ(moved, 0);
+    EXPECT_EQ(*d.pop(), 8);
+    EXPECT_EQ(d.steal_half(mine, 31, moved), nullptr);
+    EXPECT_EQ(moved, 0);
+}
+
+// Thieves stealing batches against an owner that pushes and pops: every
+// entry is taken exactly once (a batch is single steals, each checked
+// against the owner's bottom).
+TEST(WorkDeque, ConcurrentBatchThievesTakeEveryEntryExactlyOnce) {
+    constexpr int kItems = 200'000;
+    constexpr int kThieves = 3;
+    WorkDeque<int*> d(4);
+    std::vector<int> items(kItems);
+    auto taken = std::make_unique<std::atomic<int>[]>(kItems);
+    std::atomic<bool> done{false};
+    std::atomic<int> total{0};
+    auto take = [&](int* p) {
+        taken[static_cast<size_t>(p - items.data())].fetch_add(1, std::memory_order_relaxed);
+        total.fetch_add(1, std::memory_order_relaxed);
+    };
+    std::vector<std::thread> thieves;
+    for (int i = 0; i < kThieves; ++i)
+        thieves.emplace_back([&] {
+            WorkDeque<int*> own;
+            int moved = 0;
+            while (!done.load(std::memory_order_acquire) || !d.empty_hint()) {
+                if (int* p = d.steal_half(own, 7, moved))
+                    take(p);
+                while (int* q = own.pop())
+                    take(q);
+            }
+        });
+    for (int i = 0; i < kItems; ++i) {
+        d.push(&items[static_cast<size_t>(i)]);
+        if (i % 3 == 0)
+            if (int* p = d.pop())
+                take(p);
+    }
+    while (int* p = d.pop())
+        take(p);
+    done.store(true, std::memory_order_release);
+    for (auto& t : thieves)
+        t.join();
+    EXPECT_EQ(total.load(), kItems);
+    int wrong = 0;
+    for (int i = 0; i < kItems; ++i)
+        wrong += taken[static_cast<size_t>(i)].load() != 1 ? 1 : 0;
+    EXPECT_EQ(wrong, 0) << "entries taken zero or several times";
+}
+
 }  // namespace
 }  // namespace schedkit::detail

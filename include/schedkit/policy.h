@@ -200,6 +200,10 @@ class Policy {
     // order (default: nearest first by sched-domain level, then by id
     // distance). Runtime only; asked again after every policy switch.
     virtual void steal_order(const Scheduler& sched, int cpu, std::vector<int>& out) const;
+    // fast_steal_max() is how many entries a thief takes from one deque at
+    // most: the oldest, plus up to half of the rest (steal-half, as Go and
+    // Tokio). 1 takes one at a time. Runtime only.
+    virtual int fast_steal_max() const { return 1; }
 
     // stats_json() is a JSON object with the policy's own statistics, or ""
     // when it has none.

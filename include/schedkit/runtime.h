@@ -116,8 +116,12 @@ class Runtime {
         // one parked worker at most this often so that it can pull work
         // (policies that balance on newidle), as Linux's nohz kick does.
         uint64_t idle_balance_ns = 1'000'000;
-        // bind pins each worker to its host CPU with hwloc.
-        bool bind = true;
+        // bind pins each worker to its host CPU with hwloc. Off by default
+        // (as oneTBB, Go and Tokio): on a shared machine a pinned worker that
+        // is woken waits for its one CPU, however busy, while Linux runs an
+        // unpinned one on whichever CPU frees first (docs/PERFORMANCE.md).
+        // `schedkit run` binds, to measure a spec on the CPUs it names.
+        bool bind = false;
         // record collects the run summary's waits, responses and busy time
         // per slice (stats() counts tasks and workers either way). Off by
         // default: it costs a little per task, and turns the fast path off.

@@ -29,6 +29,7 @@ struct StealConfig {
     uint64_t idle_steal_ns = 1'000'000;
     uint64_t seed = 1;
     bool fast_path = true;
+    int fast_steal = 32;
 };
 
 class StealPolicy final : public Policy {
@@ -91,6 +92,9 @@ class StealPolicy final : public Policy {
     // Fork-join work: the runtime's per-worker deques carry what this
     // policy would do with queues (spawns local and LIFO, thieves FIFO).
     bool fast_path() const override { return config_.fast_path; }
+    // A thief takes half a victim's deque (at most `fast_steal`), as this
+    // policy's own steal() takes half a queue.
+    int fast_steal_max() const override { return config_.fast_steal; }
 
     // The tick stands for an idle worker's periodic look for work (Go's
     // spinning M, a Tokio worker unparked): only idle CPUs act on it.
@@ -207,12 +211,17 @@ PolicyInfo steal_policy_info() {
          {"fast_path", OptionType::Bool, "true",
           "runtime: spawns go on the worker's work-stealing deque and join the core only when "
           "they block or yield",
-          0, 1}},
+          0, 1},
+         {"fast_steal", OptionType::Int, "32",
+          "runtime: the most fast-path tasks a thief takes from one deque at once (half of "
+          "what waits there, at most this many)",
+          1, 1024}},
         [](const PolicyOptions& o) {
             StealConfig c;
             c.idle_steal_ns = o.get_duration_ns("idle_steal_us");
             c.seed = static_cast<uint64_t>(o.get_int("seed"));
             c.fast_path = o.get_bool("fast_path");
+            c.fast_steal = static_cast<int>(o.get_int("fast_steal"));
             return std::make_unique<StealPolicy>(c);
         }};
 }

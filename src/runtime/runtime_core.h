@@ -154,6 +154,7 @@ struct alignas(64) Worker {
     // (the active policy's fast_path(), and no recorder); refreshed by the
     // worker after a policy switch.
     bool fast_spawns = false;
+    int fast_steal_max = 1;     // Policy::fast_steal_max(), refreshed with fast_spawns
     uint64_t next_tick_ns = 0;  // worker-private
     uint64_t next_id = 0;       // worker-private: next task id of its reserved block
     uint64_t id_end = 0;        // end of that block

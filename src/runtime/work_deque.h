@@ -37,10 +37,15 @@ class WorkDeque {
     // push() adds `x` at the bottom. Owner only.
     void push(T x) {
         int64_t b = bottom_.load(std::memory_order_relaxed);
-        int64_t t = top_.load(std::memory_order_acquire);
         Array* a = array_.load(std::memory_order_relaxed);
-        if (b - t > a->mask)
-            a = grow(a, t, b);
+        // The capacity check uses the owner's copy of `top_`: top only
+        // grows, so the copy errs on the full side, and the shared line
+        // (which thieves write) is read only when the copy says full.
+        if (b - top_seen_ > a->mask) {
+            top_seen_ = top_.load(std::memory_order_acquire);
+            if (b - top_seen_ > a->mask)
+                a = grow(a, top_seen_, b);
+        }
         a->put(b, x);
         // Release: a thief that sees the new bottom sees the slot and all
         // the owner wrote to *x before.
@@ -85,6 +90,30 @@ class WorkDeque {
         return x;
     }
 
+    // steal_half() takes the oldest entry and moves up to `max_extra` more
+    // (at most half of what is there) onto `into`, the calling thread's own
+    // deque: a thief that finds many waiting takes a batch at once instead
+    // of coming back for each (Go and Tokio steal half). One steal() per
+    // entry: a single CAS over several entries is not safe here, since the
+    // owner pops without a CAS while more than one entry is left. Returns
+    // the oldest entry (to run now) and the number moved in `moved`.
+    T steal_half(WorkDeque& into, int max_extra, int& moved) {
+        moved = 0;
+        T first = steal();
+        if (first == nullptr)
+            return nullptr;
+        int64_t extra = size_hint() / 2;
+        if (extra > max_extra)
+            extra = max_extra;
+        for (; moved < extra; ++moved) {
+            T x = steal();
+            if (x == nullptr)
+                break;
+            into.push(x);
+        }
+        return first;
+    }
+
     // size_hint() is the number of entries at some recent moment (any
     // thread; exact only for the owner between its own operations).
     int64_t size_hint() const noexcept {
@@ -121,6 +150,7 @@ class WorkDeque {
     alignas(64) std::atomic<int64_t> top_{0};     // thieves' end
     alignas(64) std::atomic<int64_t> bottom_{0};  // the owner's end
     std::atomic<Array*> array_;
+    int64_t top_seen_ = 0;                         // owner only: top_ at some earlier moment
     std::vector<std::unique_ptr<Array>> retired_;  // owner only
 };
 

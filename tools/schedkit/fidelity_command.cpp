@@ -160,6 +160,7 @@ int run_fidelity(const FidelityArgs& args) {
         rc.runtime.workers = topo.num_cpus();
         rc.runtime.policy = args.policy;
         rc.runtime.quantum_ns = w.quantum_ns;
+        rc.runtime.bind = true;  // as `schedkit run`: each worker on its own CPU
         rc.seed = w.seed;
         rc.scale = scale;
         RealRunResult r = run_workload(w.spec, rc);

@@ -22,7 +22,7 @@ struct RunArgs {
     const CLI::Option* cpus_option = nullptr;  // to tell `--cpus ''` from no --cpus
     std::string scale = "1";                   // multiplies every duration of the spec
     bool oversubscribe = false;
-    std::string control;      // JSON-RPC control socket path (docs/control.md), empty: none
+    std::string control;  // JSON-RPC control socket path (docs/control.md), empty: none
 };
 
 double parse_scale(const std::string& text) {
@@ -80,6 +80,7 @@ int run_real(const RunArgs& args) {
     cfg.runtime.policy = args.workload.policy;
     cfg.runtime.quantum_ns = w.quantum_ns;
     cfg.runtime.keep_trace = !args.workload.trace_path.empty();
+    cfg.runtime.bind = true;  // each worker on its own CPU, as the spec's CPUs
     Topology topo = w.topo;
     CpuSet cpus = choose_cpus(args);
     bool restricted = args.cpus_option->count() > 0 || cpus.count() < Topology::host().num_cpus();
