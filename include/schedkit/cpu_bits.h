@@ -4,6 +4,7 @@
 // instead of reading every CPU's counters.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <bit>
 #include <cstdint>
@@ -62,6 +63,19 @@ class CpuBits {
         return -1;
     }
     int next(int from) const { return next(from, n_); }
+    // all() says whether every id in [lo, hi) is set.
+    bool all(int lo, int hi) const {
+        while (lo < hi) {
+            size_t w = word(lo);
+            int end = std::min(hi, static_cast<int>((w + 1) * 64));
+            uint64_t want = (end - lo == 64 ? ~uint64_t{0} : ((uint64_t{1} << (end - lo)) - 1))
+                            << (lo % 64);
+            if ((bits_[w].load(std::memory_order_relaxed) & want) != want)
+                return false;
+            lo = end;
+        }
+        return true;
+    }
     int first() const { return next(0, n_); }
     // next_wrap() is the first set CPU id in [lo, hi) at or after `from`
     // (lo <= from < hi), wrapping around to lo: the nearest ids first, as a

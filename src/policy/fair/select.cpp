@@ -12,6 +12,26 @@ bool cpu_idle(const Scheduler& sched, int cpu) {
     return sched.rq(cpu).nr_running.load(std::memory_order_relaxed) == 0;
 }
 
+// first_idle_group() is the first group of `dom` whose CPUs are all idle,
+// or -1; -1 too as soon as a group before it is not a range of
+// consecutive CPU ids (the caller then reads every CPU, as before).
+int first_idle_group(const Scheduler& sched, const LevelInfo& L, const LevelInfo::Dom& dom) {
+    const CpuBits& idle = sched.idle_cpus();
+    if (!idle.any())
+        return -1;
+    for (uint32_t g = dom.group_begin; g < dom.group_end; ++g) {
+        const LevelInfo::Group& gr = L.groups[g];
+        if (gr.end == gr.begin)
+            continue;
+        int lo = L.cpus[gr.begin], hi = L.cpus[gr.end - 1] + 1;
+        if (hi - lo != static_cast<int>(gr.end - gr.begin))
+            return -1;
+        if (idle.all(lo, hi))
+            return static_cast<int>(g);
+    }
+    return -1;
+}
+
 }  // namespace
 
 int FairPolicy::find_idlest_cpu(const Scheduler& sched, const Task& task) const {
@@ -22,6 +42,14 @@ int FairPolicy::find_idlest_cpu(const Scheduler& sched, const Task& task) const 
     for (int level = topo_.num_levels() - 1; level >= 0; --level) {
         const LevelInfo& L = topo_.level(level);
         const LevelInfo::Dom& dom = L.domain(anchor);
+        // A group with every CPU idle has no task and no load: nothing
+        // beats it, and the first such wins the ties. For a task that may
+        // run anywhere, find it in the core's idle set (a few words per
+        // group) instead of reading every CPU's counters.
+        if (int g = task.affinity.empty() ? first_idle_group(sched, L, dom) : -1; g >= 0) {
+            anchor = L.cpus[L.groups[static_cast<size_t>(g)].begin];
+            continue;
+        }
         int best_first = -1;
         uint64_t best_nr = 0, best_load = 0, best_w = 1;
         for (uint32_t g = dom.group_begin; g < dom.group_end; ++g) {
