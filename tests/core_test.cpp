@@ -188,7 +188,7 @@ TEST(Core, MigrateRespectsStateAndAffinity) {
     EXPECT_FALSE(s.migrate(free, 2, 1));  // already there
     EXPECT_EQ(s.migrations(), 2u);
     EXPECT_EQ(s.rq(1).migrations_in, 1u);
-    EXPECT_EQ(s.rq(0).migrations_out, 2u);
+    EXPECT_EQ(s.rq(0).migrations_out.load(), 2u);
     EXPECT_EQ(pinned.nr_migrations, 1u);
     s.check_invariants();
 }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "schedkit/scheduler.h"
+#include "schedkit/task_stats.h"
 
 namespace schedkit {
 
@@ -58,6 +59,9 @@ struct RunSummary {
     std::vector<CpuSummary> cpus;
     std::string policy_stats_json;  // the policy's own stats object, or ""
     std::string extra_json;         // extra top-level fields as a JSON object text, or ""
+    // Per-task statistics and schedule strings, when the recorder kept them
+    // (Recorder::keep_task_stats); null otherwise.
+    std::shared_ptr<const TaskStats> task_stats;
 };
 
 // Recorder collects a run's statistics and (optionally) its trace. It is a
@@ -76,6 +80,22 @@ class Recorder : public SchedObserver {
     void on_migrate(const Task& task, int from, int to, uint64_t now_ns) override;
     void on_queue_length(int cpu, int nr_queued, uint64_t now_ns) override;
     void on_wait(const Task& task, uint64_t wait_ns) override;
+    void on_idle(int cpu, uint64_t now_ns) override;
+
+    // keep_task_stats() makes the recorder keep a TaskRecord per task (at
+    // its exit, or from on_unfinished()) and the first kScheduleKeep
+    // schedule entries per CPU, for RunSummary::task_stats. Call it before
+    // the run.
+    void keep_task_stats(bool on) { keep_tasks_ = on; }
+    // set_warmup_ns() leaves tasks that arrived (were spawned) before
+    // `warmup_ns` out of the waits, responses, slowdowns and per-task
+    // records; whole-run figures (makespan, busy, switches, migrations, the
+    // completed count) still cover them. Call it before the run.
+    void set_warmup_ns(uint64_t warmup_ns) { warmup_ns_ = warmup_ns; }
+    bool keeps_task_stats() const { return keep_tasks_; }
+    // on_unfinished() records a task still alive when the run ended (with
+    // keep_task_stats; otherwise it does nothing).
+    void on_unfinished(const Task& task);
 
     // on_run() records that `task` ran on `cpu` over [start_ns, end_ns).
     virtual void on_run(int cpu, const Task& task, uint64_t start_ns, uint64_t end_ns);
@@ -112,11 +132,15 @@ class Recorder : public SchedObserver {
     bool keep_trace() const { return keep_trace_; }
 
   protected:
+    uint64_t warmup_ns_ = 0;  // set_warmup_ns()
+
     // The callbacks' bodies, taking the locks (kLocked, Recorder) or not
     // (SingleThreadRecorder): one body each, the choice made at compile time.
     // Defined and instantiated for both in recorder.cpp.
     template <bool kLocked>
-    void record_switch(int cpu);
+    void record_switch(int cpu, const Task& next, uint64_t now_ns);
+    template <bool kLocked>
+    void record_idle(int cpu, uint64_t now_ns);
     template <bool kLocked>
     void record_migrate(const Task& task, int from, int to, uint64_t now_ns);
     template <bool kLocked>
@@ -167,14 +191,17 @@ class Recorder : public SchedObserver {
         uint64_t busy_ns = 0;
         uint64_t switches = 0;
         uint64_t migrations_in = 0;
-        std::vector<Slice> slices;       // only with keep_trace
-        std::vector<Counter> queue_len;  // only with keep_trace; changes only
-        TaskTable tasks;                 // names for `slices`
+        std::vector<Slice> slices;            // only with keep_trace
+        std::vector<Counter> queue_len;       // only with keep_trace; changes only
+        TaskTable tasks;                      // names for `slices`
+        std::vector<ScheduleEntry> schedule;  // only with keep_tasks_: the first kScheduleKeep
+        uint64_t schedule_entries = 0;        // all of them
     };
     CpuLog& cpu_log(int cpu) const;
 
     int num_cpus_;
     bool keep_trace_;
+    bool keep_tasks_ = false;
     std::vector<std::unique_ptr<CpuLog>> cpus_;
     mutable std::mutex mu_;  // guards the fields below
     TaskTable migration_tasks_;
@@ -185,6 +212,7 @@ class Recorder : public SchedObserver {
     std::vector<int32_t> response_groups_;
     std::vector<uint64_t> services_ns_;  // service demand of each exit
     std::vector<std::string> group_names_;
+    std::vector<TaskRecord> task_records_;  // only with keep_tasks_
     uint64_t completed_ = 0;
 };
 
@@ -198,10 +226,10 @@ class SingleThreadRecorder final : public Recorder {
   public:
     using Recorder::Recorder;
 
-    void on_switch(int cpu, const Task* /*prev*/, const Task& /*next*/,
-                   uint64_t /*now_ns*/) override {
-        record_switch<false>(cpu);
+    void on_switch(int cpu, const Task* /*prev*/, const Task& next, uint64_t now_ns) override {
+        record_switch<false>(cpu, next, now_ns);
     }
+    void on_idle(int cpu, uint64_t now_ns) override { record_idle<false>(cpu, now_ns); }
     void on_migrate(const Task& task, int from, int to, uint64_t now_ns) override {
         record_migrate<false>(task, from, to, now_ns);
     }
@@ -209,7 +237,8 @@ class SingleThreadRecorder final : public Recorder {
         record_queue_length<false>(cpu, nr_queued, now_ns);
     }
     void on_wait(const Task& task, uint64_t wait_ns) override {
-        record_wait<false>(task.group, wait_ns);
+        if (task.arrival_ns >= warmup_ns_)
+            record_wait<false>(task.group, wait_ns);
     }
     void on_run(int cpu, const Task& task, uint64_t start_ns, uint64_t end_ns) override {
         record_run<false>(cpu, task, start_ns, end_ns);

@@ -75,7 +75,9 @@ struct alignas(64) RunQueue {
     // Guarded by lock.
     uint64_t nr_switches = 0;
     uint64_t migrations_in = 0;
-    uint64_t migrations_out = 0;
+    // idle_reported: SchedObserver::on_idle() was called for the idle spell
+    // this CPU is in (reported once per spell, not per empty pick).
+    bool idle_reported = false;
     // lifo_since_ns is when the current run of picks of queue-jumping tasks
     // (Policy::queue_front) began: the pick time of the last task that did
     // not jump. Bounds how long jumpers can keep the rest waiting.
@@ -96,6 +98,9 @@ struct alignas(64) RunQueue {
     // (Policy::wakeup_preempt). Set under the lock while a task runs,
     // cleared under it when that task stops; must_yield() reads it.
     std::atomic<bool> need_resched{false};
+    // Tasks that left for another CPU (a wake elsewhere counts here without
+    // this queue's lock).
+    std::atomic<uint64_t> migrations_out{0};
 
     // List operations; callers hold lock.
     void push_back(Task* t);

@@ -128,6 +128,9 @@ class Runtime {
         bool record = false;
         // keep_trace also keeps slices for write_trace() (and so records).
         bool keep_trace = false;
+        // keep_task_stats keeps per-task statistics and schedule strings for
+        // the summary (RunSummary::task_stats; only with record or keep_trace).
+        bool keep_task_stats = false;
         // thread_window_ns is the window over which a lightweight thread's
         // busy % is measured.
         uint64_t thread_window_ns = 100'000'000;

@@ -41,12 +41,19 @@ class SchedObserver {
     virtual ~SchedObserver() = default;
     // on_switch(): `next` starts running on `cpu` (prev ran there before, or null).
     virtual void on_switch(int cpu, const Task* prev, const Task& next, uint64_t now_ns) = 0;
-    // on_migrate(): a Runnable task moved between queues.
+    // on_migrate(): a Runnable task moved between queues, or a woken task
+    // was placed on another CPU than the one it last ran on (`from`).
     virtual void on_migrate(const Task& task, int from, int to, uint64_t now_ns) = 0;
     // on_queue_length(): `cpu`'s queue now holds `nr_queued` runnable tasks.
     virtual void on_queue_length(int cpu, int nr_queued, uint64_t now_ns) = 0;
     // on_wait(): `task` waited `wait_ns` runnable before it ran.
     virtual void on_wait(const Task& task, uint64_t wait_ns) = 0;
+    // on_idle(): `cpu` found nothing to run and goes idle; once per idle
+    // spell (the next on_switch() there ends it).
+    virtual void on_idle(int cpu, uint64_t now_ns) {
+        (void)cpu;
+        (void)now_ns;
+    }
 };
 
 // ExecutorHooks let the core reach the executor: kick() asks `cpu` to run

@@ -96,6 +96,13 @@ struct SimConfig {
     // quantum_ns overrides the policy's time slice when non-zero.
     uint64_t quantum_ns = 0;
     bool keep_trace = false;
+    // keep_task_stats fills RunSummary::task_stats: per-task statistics
+    // (tasks alive at the end included) and per-CPU schedule strings.
+    bool keep_task_stats = false;
+    // warmup_ns leaves tasks arriving before it out of the waits, responses
+    // and per-task records (Recorder::set_warmup_ns); the summary's extras
+    // then say `warmup_us`.
+    uint64_t warmup_ns = 0;
     // scale multiplies every drawn duration of the spec (run and block
     // steps, arrival times) as `schedkit run --scale` does, so a scaled real
     // run can be set beside its simulation.

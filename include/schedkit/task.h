@@ -74,7 +74,18 @@ struct Task {
     // 1024/weight; a policy that orders its queues (fair's EEVDF) also
     // places it on its queue's virtual clock. Read as a signed value there.
     uint64_t vruntime_ns = 0;
+    // nr_migrations counts every change of CPU between queues: a balancer's
+    // or a policy's move, and a wake placed on another CPU than the task
+    // last ran on (as Linux's se.nr_migrations).
     uint64_t nr_migrations = 0;
+    // Schedstats, as Linux's nvcsw/nivcsw and wait_sum/wait_max/wait_count:
+    // written by the core with the fields above, read by the executor once
+    // the task exited or the run is over (docs/output.md, per-task stats).
+    uint64_t nr_voluntary = 0;    // runs that ended blocking or exiting
+    uint64_t nr_involuntary = 0;  // runs that ended preempted (put_prev)
+    uint64_t nr_runs = 0;         // runs begun, each after a wait (maybe 0 long)
+    uint64_t wait_sum_ns = 0;     // runnable time before those runs
+    uint64_t wait_max_ns = 0;
     bool is_thread = false;  // a long-lived lightweight thread
     double busy_pct = 0;     // measured by the executor for thread-style policies
     // work_ns is, for a lightweight thread, the part of exec_ns in which its

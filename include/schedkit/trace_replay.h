@@ -2,6 +2,7 @@
 // the replay came to what the kernel did.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -51,10 +52,6 @@ class TaskStatsListener final : public SimListener {
     void on_segment(const SimSegment& s) override;
     // tasks() are the tasks that ran, in order of their first run.
     const std::vector<TaskRunStats>& tasks() const { return tasks_; }
-    // task_stats_json() is a JSON array: per task {name, runtime_us,
-    // switches, voluntary, involuntary, wait_avg_us, wait_max_us,
-    // migrations}.
-    std::string task_stats_json() const;
 
   private:
     std::vector<TaskRunStats> tasks_;
@@ -84,6 +81,10 @@ struct ReplayOptions {
     std::string comm_regex;           // replay only matching threads (see TraceImportOptions)
     bool keep_trace = false;          // keep the Perfetto trace (Simulator::recorder())
     SimListener* listener = nullptr;  // sees every segment too (schedule recording)
+    // progress and stop are SimConfig's: a progress callback, and a flag
+    // that ends the run early with a partial summary ("interrupted").
+    std::function<void(const SimProgress&)> progress;
+    const std::atomic<bool>* stop = nullptr;
     // make_policy, when set, builds the policy instead of the registry (the
     // schedule follower of --replay-schedule); `policy` still chooses the
     // spec's shape (as-traced or not).

@@ -1,5 +1,6 @@
 #include "schedkit/scheduler.h"
 
+#include <algorithm>
 #include <thread>
 
 #include "core/check.h"
@@ -178,8 +179,11 @@ void Scheduler::live_insert(LiveList& l, Task& t) {
 void Scheduler::place_and_enqueue(Task& t, PlaceReason why, uint64_t now_ns, int from_cpu,
                                   bool join_cpu_list) {
     Policy& pol = policy();
+    // A blocked task's cpu is where it last ran (the executor owns it now).
+    int last_cpu = why == PlaceReason::Wake ? t.cpu : -1;
     int cpu = checked_cpu(t, pol.select_cpu(*this, t, why));
     RunQueue& rq = this->rq(cpu);
+    bool moved = last_cpu >= 0 && last_cpu != cpu;
     bool idle, resched;
     int queued;
     {
@@ -201,12 +205,24 @@ void Scheduler::place_and_enqueue(Task& t, PlaceReason why, uint64_t now_ns, int
             pol.queue_front(t, why, cpu, from_cpu) && now_ns < rq.lifo_since_ns + pol.quantum_ns;
         enqueue_locked(rq, t, now_ns, front,
                        why == PlaceReason::Spawn ? EnqueueKind::Spawn : EnqueueKind::Wake);
+        if (moved) {
+            // Woken onto another CPU: a migration, as Linux counts one.
+            t.nr_migrations++;
+            rq.migrations_in++;
+        }
         idle = rq.current == nullptr;
         resched = preempt_check_locked(rq, t, now_ns);
         queued = rq.nr_queued.load(std::memory_order_relaxed);
     }
-    if (observer_ != nullptr)
+    if (moved) {
+        migrations_.fetch_add(1, std::memory_order_relaxed);
+        this->rq(last_cpu).migrations_out.fetch_add(1, std::memory_order_relaxed);
+    }
+    if (observer_ != nullptr) {
+        if (moved)
+            observer_->on_migrate(t, last_cpu, cpu, now_ns);
         observer_->on_queue_length(cpu, queued, now_ns);
+    }
     if ((idle || resched) && executor_ != nullptr)
         executor_->kick(cpu);
 }
@@ -268,6 +284,8 @@ Pick Scheduler::pick_next(int cpu, uint64_t now_ns) {
     Task* t = nullptr;
     uint64_t wait_ns = 0;
     int queued = 0;
+    bool report_idle = false;
+    PickStatus status = PickStatus::Task;
     {
         std::lock_guard g(rq.lock);
         SCHEDKIT_CHECK(rq.current == nullptr, "pick on a CPU that is running a task");
@@ -275,28 +293,41 @@ Pick Scheduler::pick_next(int cpu, uint64_t now_ns) {
             // Nothing runnable: blocked tasks only, or none. That is idleness,
             // not an error; Eof only once nothing can ever arrive.
             bool done = arrivals_closed_.load(std::memory_order_acquire) && alive() == 0;
-            return Pick{done ? PickStatus::Eof : PickStatus::Idle, nullptr};
+            status = done ? PickStatus::Eof : PickStatus::Idle;
+            report_idle = !done && !rq.idle_reported;  // once per idle spell, not at the end
+            rq.idle_reported = true;
+        } else {
+            QueuePick q = (rq.order != nullptr ? *rq.order : policy()).pick(rq);
+            if (q.wait)
+                return Pick{PickStatus::Wait, nullptr};
+            t = q.task;
+            SCHEDKIT_CHECK(t != nullptr && t->cpu == cpu,
+                           "policy picked a task from another queue");
+            dequeue_locked(rq, *t, now_ns, DequeueKind::Picked);
+            if (!t->queued_front)
+                rq.lifo_since_ns = now_ns;
+            set_task_last_ran(*t, now_ns);  // start of this run; updated again when it stops
+            set_task_state(*t, TaskState::Running);
+            rq.current = t;
+            rq.idle_reported = false;
+            rq.weight_sum += t->weight;
+            rq.load_weight.store(rq.weight_sum, std::memory_order_relaxed);
+            rq.nr_running.fetch_add(1, std::memory_order_relaxed);
+            update_cpu_sets(rq);
+            rq.nr_switches++;
+            // In the runtime another worker may have queued it with a clock
+            // read a little later than ours: clamp rather than wrap around.
+            wait_ns = now_ns > t->runnable_since_ns ? now_ns - t->runnable_since_ns : 0;
+            t->nr_runs++;
+            t->wait_sum_ns += wait_ns;
+            t->wait_max_ns = std::max(t->wait_max_ns, wait_ns);
+            queued = rq.nr_queued.load(std::memory_order_relaxed);
         }
-        QueuePick q = (rq.order != nullptr ? *rq.order : policy()).pick(rq);
-        if (q.wait)
-            return Pick{PickStatus::Wait, nullptr};
-        t = q.task;
-        SCHEDKIT_CHECK(t != nullptr && t->cpu == cpu, "policy picked a task from another queue");
-        dequeue_locked(rq, *t, now_ns, DequeueKind::Picked);
-        if (!t->queued_front)
-            rq.lifo_since_ns = now_ns;
-        set_task_last_ran(*t, now_ns);  // start of this run; updated again when it stops
-        set_task_state(*t, TaskState::Running);
-        rq.current = t;
-        rq.weight_sum += t->weight;
-        rq.load_weight.store(rq.weight_sum, std::memory_order_relaxed);
-        rq.nr_running.fetch_add(1, std::memory_order_relaxed);
-        update_cpu_sets(rq);
-        rq.nr_switches++;
-        // In the runtime another worker may have queued it with a clock
-        // read a little later than ours: clamp rather than wrap around.
-        wait_ns = now_ns > t->runnable_since_ns ? now_ns - t->runnable_since_ns : 0;
-        queued = rq.nr_queued.load(std::memory_order_relaxed);
+    }
+    if (status != PickStatus::Task) {
+        if (report_idle && observer_ != nullptr)
+            observer_->on_idle(cpu, now_ns);
+        return Pick{status, nullptr};
     }
     if (observer_ != nullptr) {
         observer_->on_wait(*t, wait_ns);
@@ -326,6 +357,8 @@ void Scheduler::adopt_running(int cpu, Task& t, uint64_t now_ns) {
         set_task_last_ran(t, now_ns);
         set_task_state(t, TaskState::Running);
         r.current = &t;
+        r.idle_reported = false;
+        t.nr_runs++;
         r.weight_sum += t.weight;
         r.load_weight.store(r.weight_sum, std::memory_order_relaxed);
         r.nr_running.fetch_add(1, std::memory_order_relaxed);
@@ -382,13 +415,14 @@ void Scheduler::put_prev(int cpu, uint64_t now_ns) {
         std::lock_guard g(rq.lock);
         account_switch_out(rq, t, now_ns);
         set_task_state(t, TaskState::Runnable);
+        t.nr_involuntary++;
         t.runnable_since_ns = now_ns;
         if (dst == cpu) {
             enqueue_locked(rq, t, now_ns, false, EnqueueKind::Preempted);
         } else {
             left_cpu_locked(rq, t, DequeueKind::Migrating, now_ns);
             set_task_cpu(t, -1);  // in transit, as after detach_tasks()
-            rq.migrations_out++;
+            rq.migrations_out.fetch_add(1, std::memory_order_relaxed);
         }
         queued = rq.nr_queued.load(std::memory_order_relaxed);
     }
@@ -407,6 +441,7 @@ void Scheduler::block(int cpu, uint64_t now_ns) {
     account_switch_out(rq, t, now_ns);
     set_task_state(t, TaskState::Blocked);
     left_cpu_locked(rq, t, DequeueKind::Blocked, now_ns);
+    t.nr_voluntary++;
     rq.nr_blocked.fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -427,6 +462,7 @@ void Scheduler::exit(int cpu, uint64_t now_ns) {
         account_switch_out(rq, t, now_ns, true);
         set_task_state(t, TaskState::Exited);
         left_cpu_locked(rq, t, DequeueKind::Exited, now_ns);
+        t.nr_voluntary++;
         // Lock order: run-queue lock, then a live-list lock.
         LiveList& l = live_[static_cast<size_t>(t.live_list)];
         std::lock_guard ga(l.lock);
@@ -452,7 +488,7 @@ bool Scheduler::migrate(Task& t, int dst, uint64_t now_ns) {
             return false;
         dequeue_locked(s, t, now_ns, DequeueKind::Migrating);
         set_task_cpu(t, -1);  // in transit: no queue owns it
-        s.migrations_out++;
+        s.migrations_out.fetch_add(1, std::memory_order_relaxed);
     }
     attach_tasks(dst, {&t}, src, now_ns);
     return true;
@@ -470,7 +506,7 @@ std::vector<Task*> Scheduler::detach_tasks(int src, int max,
         if (can_move(*t)) {
             dequeue_locked(s, *t, t->pelt.last_update_ns, DequeueKind::Migrating);
             set_task_cpu(*t, -1);
-            s.migrations_out++;
+            s.migrations_out.fetch_add(1, std::memory_order_relaxed);
             out.push_back(t);
         }
         t = prev;
@@ -576,7 +612,7 @@ std::vector<Task*> Scheduler::detach_or_rehome(int cpu,
             if (should(*t)) {
                 dequeue_locked(r, *t, t->pelt.last_update_ns, DequeueKind::Migrating);
                 set_task_cpu(*t, -1);
-                r.migrations_out++;
+                r.migrations_out.fetch_add(1, std::memory_order_relaxed);
                 out.push_back(t);
             }
             t = prev;

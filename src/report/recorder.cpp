@@ -71,10 +71,29 @@ class Guard {
 }  // namespace
 
 template <bool kLocked>
-void Recorder::record_switch(int cpu) {
+void Recorder::record_switch(int cpu, const Task& next, uint64_t now_ns) {
     CpuLog& log = cpu_log(cpu);
     Guard<kLocked> g(log.mu);
     ++log.switches;
+    if (keep_tasks_) {
+        if (log.schedule.size() < kScheduleKeep)
+            log.schedule.push_back(ScheduleEntry{now_ns, next.id, false});
+        ++log.schedule_entries;
+    }
+}
+
+template <bool kLocked>
+void Recorder::record_idle(int cpu, uint64_t now_ns) {
+    CpuLog& log = cpu_log(cpu);
+    if (!keep_tasks_)
+        return;
+    Guard<kLocked> g(log.mu);
+    // Idle before anything ran is no mark: a string starts with its first task.
+    if (log.schedule_entries == 0)
+        return;
+    if (log.schedule.size() < kScheduleKeep)
+        log.schedule.push_back(ScheduleEntry{now_ns, 0, true});
+    ++log.schedule_entries;
 }
 
 template <bool kLocked>
@@ -134,14 +153,19 @@ void Recorder::record_exit(const Task& task, uint64_t now_ns, uint64_t service_n
     // an executor's clock disagrees by a tick.
     uint64_t response = now_ns >= task.arrival_ns ? now_ns - task.arrival_ns : 0;
     Guard<kLocked> g(mu_);
+    ++completed_;
+    if (task.arrival_ns < warmup_ns_)
+        return;  // warm-up: counted as completed, no samples
     responses_ns_.push_back(response);
     response_groups_.push_back(task.group);
     services_ns_.push_back(service_ns);
-    ++completed_;
+    if (keep_tasks_)
+        task_records_.push_back(TaskRecord::of(task, true));
 }
 
 #define SCHEDKIT_RECORDER_INSTANTIATE(L)                                         \
-    template void Recorder::record_switch<L>(int);                               \
+    template void Recorder::record_switch<L>(int, const Task&, uint64_t);        \
+    template void Recorder::record_idle<L>(int, uint64_t);                       \
     template void Recorder::record_migrate<L>(const Task&, int, int, uint64_t);  \
     template void Recorder::record_queue_length<L>(int, int, uint64_t);          \
     template void Recorder::record_wait<L>(int, uint64_t);                       \
@@ -152,8 +176,19 @@ SCHEDKIT_RECORDER_INSTANTIATE(true)
 SCHEDKIT_RECORDER_INSTANTIATE(false)
 #undef SCHEDKIT_RECORDER_INSTANTIATE
 
-void Recorder::on_switch(int cpu, const Task* /*prev*/, const Task& /*next*/, uint64_t /*now_ns*/) {
-    record_switch<true>(cpu);
+void Recorder::on_switch(int cpu, const Task* /*prev*/, const Task& next, uint64_t now_ns) {
+    record_switch<true>(cpu, next, now_ns);
+}
+
+void Recorder::on_idle(int cpu, uint64_t now_ns) {
+    record_idle<true>(cpu, now_ns);
+}
+
+void Recorder::on_unfinished(const Task& task) {
+    if (!keep_tasks_ || task.arrival_ns < warmup_ns_)
+        return;
+    std::lock_guard g(mu_);
+    task_records_.push_back(TaskRecord::of(task, false));
 }
 
 void Recorder::on_migrate(const Task& task, int from, int to, uint64_t now_ns) {
@@ -165,7 +200,8 @@ void Recorder::on_queue_length(int cpu, int nr_queued, uint64_t now_ns) {
 }
 
 void Recorder::on_wait(const Task& task, uint64_t wait_ns) {
-    record_wait<true>(task.group, wait_ns);
+    if (task.arrival_ns >= warmup_ns_)
+        record_wait<true>(task.group, wait_ns);
 }
 
 void Recorder::add_busy(int cpu, uint64_t ns) {
@@ -221,9 +257,16 @@ void Recorder::summarize(RunSummary& out, uint64_t end_ns) const {
     std::vector<uint64_t> waits, responses;
     std::vector<GroupSummary> groups;
     uint64_t completed = 0;
+    std::vector<std::vector<ScheduleEntry>> schedules;
+    std::vector<uint64_t> schedule_entries;
+    std::vector<TaskRecord> records;
     for (int c = 0; c < num_cpus_; ++c) {
         const CpuLog& log = *cpus_[static_cast<size_t>(c)];
         std::lock_guard g(log.mu);
+        if (keep_tasks_) {
+            schedules.push_back(log.schedule);
+            schedule_entries.push_back(log.schedule_entries);
+        }
         busy.push_back(log.busy_ns);
         CpuSummary cs;
         cs.cpu = c;
@@ -240,6 +283,8 @@ void Recorder::summarize(RunSummary& out, uint64_t end_ns) const {
         waits = waits_ns_;
         responses = responses_ns_;
         completed = completed_;
+        if (keep_tasks_)
+            records = task_records_;
         groups = group_summaries(waits_ns_, wait_groups_, responses_ns_, response_groups_,
                                  services_ns_, group_names_);
     }
@@ -261,6 +306,9 @@ void Recorder::summarize(RunSummary& out, uint64_t end_ns) const {
     out.wait_us = percentiles_us(std::move(waits));
     out.response_us = percentiles_us(std::move(responses));
     out.groups = std::move(groups);
+    if (keep_tasks_)
+        out.task_stats = std::make_shared<const TaskStats>(
+            TaskStats::build(std::move(records), schedules, std::move(schedule_entries)));
 }
 
 }  // namespace schedkit

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "report/task_stats_json.h"
 #include "schedkit/report.h"
 
 namespace schedkit {
@@ -236,6 +237,10 @@ std::string summary_json(const RunSummary& s) {
         cpus.push_back(std::move(cj));
     }
     j["cpus"] = std::move(cpus);
+    if (s.task_stats) {
+        j["task_stats"] = task_stats_json(*s.task_stats);
+        j["schedule"] = schedule_json(*s.task_stats);
+    }
     if (!s.policy_stats_json.empty())
         j["policy_stats"] = parse_object(s.policy_stats_json, "policy stats");
     if (!s.extra_json.empty()) {
@@ -296,7 +301,7 @@ std::string summary_table(const RunSummary& s) {
     if (!s.groups.empty())
         out += groups_table(s.groups);
     if (s.cpus.empty())
-        return out;
+        return s.task_stats ? out + s.task_stats->table() : out;
 
     std::vector<CpuRow> rows;
     out += '\n';
@@ -319,6 +324,8 @@ std::string summary_table(const RunSummary& s) {
                        r.busy_ms, r.idle_ms, r.busy_pct, r.switches, count_decimals,
                        r.migrations_in, count_decimals);
     }
+    if (s.task_stats)
+        out += s.task_stats->table();
     return out;
 }
 

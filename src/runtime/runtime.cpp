@@ -117,8 +117,10 @@ RuntimeCore::RuntimeCore(Resolved r)
       t0_(Clock::now()) {
     sched.set_executor(this);
     sched.set_quantum_ns(cfg.quantum_ns);
-    if (recorder)
+    if (recorder) {
+        recorder->keep_task_stats(cfg.keep_task_stats);
         sched.set_observer(recorder.get());
+    }
     sched.set_retire(retire_policy_after_grace_period);
     for (int i = 0; i < sched.num_cpus(); ++i)
         workers.push_back(std::make_unique<Worker>(*this, i, r.host_cpus[static_cast<size_t>(i)]));

@@ -57,7 +57,7 @@ RuntimeStats RuntimeCore::stats() const {
             std::lock_guard g(rq.lock);
             ws.context_switches = rq.nr_switches;
             ws.migrations_in = rq.migrations_in;
-            ws.migrations_out = rq.migrations_out;
+            ws.migrations_out = rq.migrations_out.load(std::memory_order_relaxed);
         }
         ws.queued = rq.nr_queued.load(std::memory_order_relaxed);
         ws.parked = w->parked.load(std::memory_order_relaxed);

@@ -20,11 +20,13 @@ SimResult Simulator::Impl::finish_run(bool stopped, double wall_s) {
     s.events = processed;
     s.wall_s = wall_s;
     s.events_per_s = wall_s > 0 ? static_cast<double>(processed) / wall_s : 0;
-    recorder.summarize(s, end);
     uint64_t not_exited = 0;
     for (size_t i = 0; i < tasks.size(); ++i)
-        if (tasks[i].task.state != TaskState::Exited && tasks[i].task.state != TaskState::New)
+        if (tasks[i].task.state != TaskState::Exited && tasks[i].task.state != TaskState::New) {
             ++not_exited;
+            recorder.on_unfinished(tasks[i].task);
+        }
+    recorder.summarize(s, end);
     s.spawned = sched.spawned();
     s.completed = exited_seen;
     r.unfinished = not_exited;
@@ -48,6 +50,10 @@ SimResult Simulator::Impl::finish_run(bool stopped, double wall_s) {
         R"("lower_bound_us":{:.3f},"interrupted":{}}})",
         not_exited, switch_log, r.energy_j, r.sleep_us, cpu_sleep, r.work_us, r.critical_path_us,
         r.lower_bound_us, interrupted);
+    if (cfg.warmup_ns > 0)
+        s.extra_json.insert(
+            s.extra_json.size() - 1,
+            fmt::format(R"(,"warmup_us":{:.3f})", static_cast<double>(cfg.warmup_ns) / 1e3));
     return r;
 }
 

@@ -25,6 +25,8 @@ Simulator::Impl::Impl(const WorkloadSpec& s, Topology topo, std::unique_ptr<Poli
     sched.set_executor(this);
     threads = std::make_unique<sim::ThreadDriver>(spec, *this);
     sched.set_observer(&recorder);
+    recorder.keep_task_stats(c.keep_task_stats);
+    recorder.set_warmup_ns(c.warmup_ns);
     std::vector<std::string> names;
     for (const GroupSpec& g : spec.groups)
         names.push_back(g.name);

@@ -27,6 +27,9 @@ std::unique_ptr<TraceReplay> replay_trace(const Trace& trace, const ReplayOption
                          : make_policy(opts.policy, "--policy");
     SimConfig cfg;
     cfg.keep_trace = opts.keep_trace;
+    cfg.keep_task_stats = true;  // the JSON's task_stats
+    cfg.progress = opts.progress;
+    cfg.stop = opts.stop;
     if (as_traced) {
         // The traced bursts already include what switching and migrating cost.
         cfg.context_switch_ns = 0;

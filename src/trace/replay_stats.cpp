@@ -53,23 +53,6 @@ void TaskStatsListener::on_segment(const SimSegment& s) {
     }
 }
 
-std::string TaskStatsListener::task_stats_json() const {
-    std::string out = "[";
-    for (size_t i = 0; i < tasks_.size(); ++i) {
-        const TaskRunStats& t = tasks_[i];
-        out += fmt::format(
-            R"({}{{"name":"{}","runtime_us":{:.3f},"switches":{},"voluntary":{},)"
-            R"("involuntary":{},"wait_avg_us":{:.3f},"wait_max_us":{:.3f},"migrations":{}}})",
-            i == 0 ? "" : ",", t.name, static_cast<double>(t.cpu_ns) / 1e3,
-            t.voluntary + t.involuntary, t.voluntary, t.involuntary,
-            t.waits == 0
-                ? 0.0
-                : static_cast<double>(t.wait_total_ns) / 1e3 / static_cast<double>(t.waits),
-            static_cast<double>(t.wait_max_ns) / 1e3, t.cpu_changes);
-    }
-    return out + "]";
-}
-
 namespace {
 
 // json_string() escapes a comm for JSON.

@@ -69,6 +69,7 @@ int run_compare(const CompareArgs& args) {
         cfg.seed = w.seed;
         cfg.until_ns = w.until_ns;
         cfg.quantum_ns = w.quantum_ns;
+        cfg.warmup_ns = w.warmup_ns;
         cfg.progress = progress.callback();
         cfg.stop = interrupt_flag();
         cfg.max_tasks = w.budget.max_tasks;
@@ -158,7 +159,8 @@ void add_compare_command(CLI::App& app, Command& run) {
     auto args = std::make_shared<CompareArgs>();
     CLI::App* cmd =
         app.add_subcommand("compare", "Simulate a workload under several policies, side by side");
-    args->workload.add_to(*cmd, false);
+    args->workload.add_to(*cmd, false, true);
+    args->workload.add_warmup_flag(*cmd);
     args->progress.add_to(*cmd);
     args->experiment.add_to(*cmd);
     args->workload.add_cost_flags(*cmd);

@@ -38,6 +38,7 @@ SimConfig sim_config(const LoadedWorkload& w, const ExperimentFlags& flags) {
     cfg.max_tasks = w.budget.max_tasks;
     cfg.max_events = w.budget.max_events;
     cfg.max_time_ns = w.budget.max_time_ns;
+    cfg.warmup_ns = w.warmup_ns;
     (void)flags;
     return cfg;
 }

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "output_flags.h"
 #include "schedkit/error.h"
 #include "schedkit/policy_registry.h"
 #include "schedkit/runtime_workload.h"
@@ -29,7 +30,7 @@ struct FidelityArgs {
     std::string seed;
     std::string quantum;
     std::vector<std::string> plugins;  // --plugin PATH.so (docs/plugins.md)
-    bool json = false;
+    OutputFlags output;
 };
 
 double parse_positive(const std::string& text, const char* flag, double max) {
@@ -135,6 +136,7 @@ int run_fidelity(const FidelityArgs& args) {
     wa.plugins = args.plugins;
     wa.topology = "host";  // the spec's own machine is not the one we run on
     LoadedWorkload w = load(wa);
+    args.output.check();  // before the runs
     CpuSet cpus = args.cpus.empty() ? host_cpus() : CpuSet::parse(args.cpus, "--cpus");
     if (!cpus.is_subset_of(host_cpus()))
         throw InputError(
@@ -216,7 +218,7 @@ int run_fidelity(const FidelityArgs& args) {
     double gap_ms = c.row("makespan_ms").stat.diff();
     double explained = gap_ms > 0 ? std::min(1.0, per_worker_ms / gap_ms) : 0;
 
-    if (args.json) {
+    {
         Json out;
         out["workload"] = w.spec.name;
         out["policy"] = args.policy;
@@ -236,10 +238,13 @@ int run_fidelity(const FidelityArgs& args) {
                            {"waited_per_cpu_ms", per_worker_ms},
                            {"makespan_gap_ms", gap_ms},
                            {"gap_share_from_contention", explained}};
-        out["sim"] = std::move(sim_json);
+        out["sim"] = sim_json;
         out["runs"] = runs;
-        fmt::print("{}\n", out.dump());
-        return 0;
+        args.output.write_csv(out, "fidelity");
+        if (args.output.json) {
+            fmt::print("{}\n", out.dump());
+            return 0;
+        }
     }
     fmt::print("fidelity    {} under {} on host CPUs {} ({} CPUs), scale {}, {} real run{}\n",
                w.spec.name, args.policy, cpus.to_string(), ncpu, scale, args.repeat,
@@ -294,7 +299,7 @@ void add_fidelity_command(CLI::App& app, Command& run) {
     cmd->add_option("--seed", args->seed, "Random seed (default: the spec's)");
     cmd->add_option("--quantum", args->quantum, "Time slice for the policy, e.g. 3ms");
     add_plugin_option(*cmd, args->plugins);
-    cmd->add_flag("--json", args->json, "Print one JSON object instead of a table");
+    args->output.add_to(*cmd, false);
     cmd->callback([args, &run] { run = [args] { return run_fidelity(*args); }; });
 }
 

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "output_flags.h"
 #include "schedkit/policy_registry.h"
 #include "schedkit/topology.h"
 #include "workload_args.h"
@@ -16,11 +17,12 @@ struct PoliciesArgs {
     std::string spec;  // empty: all
     std::vector<std::string> plugins;
     std::string topology = "host";  // CPU options are checked against it
-    bool json = false;
+    OutputFlags output;
 };
 
 int run_policies(const PoliciesArgs& args) {
     load_plugins(args.plugins);
+    args.output.check();
     std::string only;
     if (!args.spec.empty()) {
         // A bad name or option, or a CPU the machine lacks: InputError, status 2.
@@ -44,10 +46,10 @@ int run_policies(const PoliciesArgs& args) {
         }
         out.push_back({{"name", p.name}, {"summary", p.summary}, {"options", opts}});
     }
-    if (args.json)
-        fmt::print("{}\n", nlohmann::json{{"policies", out}}.dump());
-    else
-        fmt::print("{}usage: --policy NAME[:OPTION=VALUE,...], e.g. fair:nr_migrate=16\n", text);
+    // Converted as it is (keys sorted, as the JSON always printed them).
+    args.output.emit(nlohmann::ordered_json(nlohmann::json{{"policies", out}}),
+                     text + "usage: --policy NAME[:OPTION=VALUE,...], e.g. fair:nr_migrate=16\n",
+                     "policies", -1);
     return 0;
 }
 
@@ -62,7 +64,7 @@ void add_policies_command(CLI::App& app, Command& run) {
     cmd->add_option("--topology", args->topology,
                     "The machine CPU options are checked against (as for sim)")
         ->capture_default_str();
-    cmd->add_flag("--json", args->json, "Print one JSON object instead of a table");
+    args->output.add_to(*cmd, false);
     cmd->callback([args, &run] { run = [args] { return run_policies(*args); }; });
 }
 

@@ -3,7 +3,10 @@
 #include <fmt/format.h>
 
 #include "commands.h"
+#include "output_flags.h"
+#include "progress.h"
 #include "schedkit/error.h"
+#include "schedkit/output_file.h"
 #include "schedkit/policy_registry.h"
 #include "schedkit/sim.h"
 #include "schedkit/trace.h"
@@ -22,20 +25,10 @@ struct ReplayArgs {
     std::string topology;
     std::string policy = "fair";
     std::string filter;
-    std::string trace_out;
-    bool json = false;
+    OutputFlags output;
+    ProgressFlags progress;
+    ScheduleFlags schedule;
 };
-
-// check_writable() probes that `path` can be written, leaving nothing behind.
-void check_writable(const std::string& path, const char* flag) {
-    std::string probe = path + ".tmp";
-    std::FILE* f = std::fopen(probe.c_str(), "wb");
-    if (f == nullptr)
-        throw InputError(
-            fmt::format("{} '{}': cannot write there (expected a writable path)", flag, path));
-    std::fclose(f);
-    std::remove(probe.c_str());
-}
 
 std::string json_escape(const std::string& s) {
     std::string out;
@@ -54,8 +47,13 @@ std::string add_fields(const std::string& object, const std::string& fields) {
     return object.substr(0, object.size() - 1) + "," + fields + "}";
 }
 
-int run_replay(const ReplayArgs& given, const ScheduleFlags& flags) {
+int run_replay(const ReplayArgs& given) {
     ReplayArgs args = given;
+    const ScheduleFlags& flags = given.schedule;
+    const OutputFlags& out = given.output;
+    // From the start: a signal while the trace is read still ends the run
+    // with a (then empty) summary rather than killing it.
+    install_interrupt_handlers();
     std::optional<Schedule> replay = flags.load("replay");
     if (replay) {
         // The recorded run's own choices make it again, whatever was named.
@@ -67,13 +65,12 @@ int run_replay(const ReplayArgs& given, const ScheduleFlags& flags) {
     opts.policy = args.policy;
     opts.topology = args.topology;
     opts.comm_regex = filter_regex(args.filter);
-    opts.keep_trace = !args.trace_out.empty();
+    opts.keep_trace = !out.trace_path.empty();
     if (args.policy != "as-traced")
         make_policy(args.policy, "--policy");  // bad flags before reading the trace
-    if (!args.trace_out.empty())
-        check_writable(args.trace_out, "--trace");  // a bad path fails before the run
+    out.check();                               // a bad path fails before the run
     if (!flags.record.empty())
-        check_writable(flags.record, "--record-schedule");
+        OutputFile::check(flags.record, "--record-schedule");
     ScheduleRecorder recorded(ScheduleHeader{
         "replay", args.trace_path, args.policy, {}, args.topology, "", "", "", args.filter});
     std::optional<ScheduleChecker> checker;
@@ -86,28 +83,30 @@ int run_replay(const ReplayArgs& given, const ScheduleFlags& flags) {
         listeners.add(&recorded);
     opts.listener = &listeners;
     Trace trace = read_trace_file(args.trace_path);
+    Progress progress(given.progress,
+                      "replay " + trace.name.substr(trace.name.find_last_of('/') + 1));
+    opts.progress = progress.callback();
+    opts.stop = interrupt_flag();
     std::unique_ptr<TraceReplay> rp = replay_trace(trace, opts);
-    if (checker)
+    progress.finish();
+    SimResult& r = rp->result;
+    if (checker && !r.interrupted)
         checker->finish();  // a schedule that does not fit: an error, and no output files
     if (!flags.record.empty())
         write_output_atomically(flags.record, recorded.text());
-    SimResult& r = rp->result;
-    if (!args.trace_out.empty())
+    if (!out.trace_path.empty())
         rp->sim->recorder().write_trace(
-            args.trace_out, fmt::format("schedkit replay {} ({}, {})", rp->imported.spec.name,
+            out.trace_path, fmt::format("schedkit replay {} ({}, {})", rp->imported.spec.name,
                                         r.summary.policy, r.summary.topology));
-    r.summary.extra_json =
-        add_fields(r.summary.extra_json,
-                   fmt::format(R"("trace":{{"file":"{}","form":"{}","cpus":{},"threads":{}}},)"
-                               R"("fidelity":{},"task_stats":{})",
-                               json_escape(args.trace_path), trace_form_name(trace.form),
-                               trace.num_cpus, rp->imported.thread_of_group.size(),
-                               rp->fidelity_json, rp->stats.task_stats_json()));
-    if (args.json) {
-        fmt::print("{}\n", summary_json(r.summary));
-        return 0;
-    }
-    fmt::print("{}\n", summary_table(r.summary));
+    r.summary.extra_json = add_fields(
+        r.summary.extra_json,
+        fmt::format(R"("trace":{{"file":"{}","form":"{}","cpus":{},"threads":{}}},)"
+                    R"("fidelity":{})",
+                    json_escape(args.trace_path), trace_form_name(trace.form), trace.num_cpus,
+                    rp->imported.thread_of_group.size(), rp->fidelity_json));
+    nlohmann::ordered_json result = summary_result(r.summary);  // task_stats always
+    if (!out.per_task)
+        r.summary.task_stats.reset();  // the table shows them on request only
     uint64_t traced = 0, simulated = 0;
     uint64_t traced_end = trace.start_ns;
     for (size_t i : rp->imported.thread_of_group) {
@@ -116,13 +115,22 @@ int run_replay(const ReplayArgs& given, const ScheduleFlags& flags) {
     }
     for (const TaskRunStats& t : rp->stats.tasks())
         simulated += t.cpu_ns;
-    fmt::print(
+    std::string table = summary_table(r.summary) + "\n";
+    table += fmt::format(
         "trace {} ({}, {} CPUs, {} threads): CPU traced {:.3f} ms, simulated {:.3f} ms; "
         "makespan traced {:.3f} ms, simulated {:.3f} ms\n",
         args.trace_path, trace_form_name(trace.form), trace.num_cpus,
         rp->imported.thread_of_group.size(), static_cast<double>(traced) / 1e6,
         static_cast<double>(simulated) / 1e6,
         static_cast<double>(traced_end - trace.start_ns) / 1e6, r.summary.makespan_us / 1e3);
+    out.emit(result, table, "run");
+    if (r.interrupted) {
+        fmt::print(stderr,
+                   "schedkit: interrupted at virtual time {:.3f} ms; the summary covers the replay "
+                   "so far (\"interrupted\": true)\n",
+                   r.summary.makespan_us / 1e3);
+        return interrupted_status();
+    }
     return 0;
 }
 
@@ -130,7 +138,6 @@ int run_replay(const ReplayArgs& given, const ScheduleFlags& flags) {
 
 void add_replay_command(CLI::App& app, Command& run) {
     auto args = std::make_shared<ReplayArgs>();
-    auto flags = std::make_shared<ScheduleFlags>();
     CLI::App* cmd = app.add_subcommand(
         "replay", "Simulate a Linux trace's threads under a policy and topology");
     cmd->add_option("trace", args->trace_path,
@@ -143,11 +150,10 @@ void add_replay_command(CLI::App& app, Command& run) {
                     "Policy and options, or as-traced: every burst on its traced CPU in order")
         ->capture_default_str();
     cmd->add_option("--filter", args->filter, "Replay only threads whose name matches: comm=REGEX");
-    cmd->add_option("--trace", args->trace_out, "Write a Chrome/Perfetto trace JSON file");
-    cmd->add_flag("--json", args->json, "Print one JSON object instead of a table");
-    flags->add_to(*cmd);
-    cmd->callback(
-        [args, flags, &run] { run = [args, flags] { return run_replay(*args, *flags); }; });
+    args->output.add_to(*cmd, true);
+    args->progress.add_to(*cmd);
+    args->schedule.add_to(*cmd);
+    cmd->callback([args, &run] { run = [args] { return run_replay(*args); }; });
 }
 
 }  // namespace schedkit::cli

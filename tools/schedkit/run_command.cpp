@@ -6,6 +6,7 @@
 #include <charconv>
 
 #include "commands.h"
+#include "output_flags.h"
 #include "schedkit/error.h"
 #include "schedkit/output_file.h"
 #include "schedkit/runtime_workload.h"
@@ -18,6 +19,7 @@ namespace {
 // RunArgs are `run`'s flags beyond the shared workload ones.
 struct RunArgs {
     WorkloadArgs workload;
+    OutputFlags output;
     std::string cpus;                          // host CPUs to bind workers to (list syntax)
     const CLI::Option* cpus_option = nullptr;  // to tell `--cpus ''` from no --cpus
     std::string scale = "1";                   // multiplies every duration of the spec
@@ -79,7 +81,8 @@ int run_real(const RunArgs& args) {
     RealRunConfig cfg;
     cfg.runtime.policy = args.workload.policy;
     cfg.runtime.quantum_ns = w.quantum_ns;
-    cfg.runtime.keep_trace = !args.workload.trace_path.empty();
+    cfg.runtime.keep_trace = !args.output.trace_path.empty();
+    cfg.runtime.keep_task_stats = args.output.per_task;
     cfg.runtime.bind = true;  // each worker on its own CPU, as the spec's CPUs
     Topology topo = w.topo;
     CpuSet cpus = choose_cpus(args);
@@ -103,17 +106,14 @@ int run_real(const RunArgs& args) {
     cfg.until_ns = w.until_ns;
     cfg.scale = scale;
     cfg.max_tasks = w.budget.max_tasks;
-    if (!args.workload.trace_path.empty()) {
-        // Fail on a bad path now, not after the run; an existing file stays
-        // until the new trace replaces it.
-        OutputFile::check(args.workload.trace_path, "--trace");
-        cfg.trace_path = args.workload.trace_path;
-    }
+    // Fail on a bad path now, not after the run; an existing file stays
+    // until the new trace replaces it.
+    args.output.check();
+    cfg.trace_path = args.output.trace_path;
     cfg.control_socket = args.control;
     RealRunResult r = run_workload(w.spec, cfg);
-    fmt::print("{}\n", args.workload.json ? summary_json(r.summary) : summary_table(r.summary));
-    if (!args.workload.json)
-        fmt::print("{}\n", host_share_line(r.host));
+    args.output.emit(summary_result(r.summary),
+                     summary_table(r.summary) + "\n" + host_share_line(r.host) + "\n", "run");
     return 0;
 }
 
@@ -123,7 +123,8 @@ void add_run_command(CLI::App& app, Command& run) {
     auto args = std::make_shared<RunArgs>();
     CLI::App* cmd = app.add_subcommand(
         "run", "Execute a workload spec for real on the runtime (one worker per CPU)");
-    args->workload.add_to(*cmd, true);
+    args->workload.add_to(*cmd, true, false);
+    args->output.add_to(*cmd, true);
     args->cpus_option = cmd->add_option(
         "--cpus", args->cpus,
         "Host CPUs to run the workers on, e.g. 0-3 (default: every CPU the process may use)");

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "commands.h"
+#include "output_flags.h"
 #include "progress.h"
 #include "schedkit/error.h"
 #include "schedkit/output_file.h"
@@ -17,6 +18,7 @@ namespace {
 
 struct SimArgs {
     WorkloadArgs workload;
+    OutputFlags output;
     ProgressFlags progress;
     ScheduleFlags schedule;
 };
@@ -36,8 +38,8 @@ int run_sim(const SimArgs& sim_args) {
         args.topology = h.topology;
     }
     LoadedWorkload w = load(args);
-    if (!args.trace_path.empty())
-        OutputFile::check(args.trace_path, "--trace");  // fail now, not after the run
+    const OutputFlags& out = sim_args.output;
+    out.check();  // fail now, not after the run
     if (!flags.record.empty())
         OutputFile::check(flags.record, "--record-schedule");
     ScheduleRecorder recorded(
@@ -59,7 +61,9 @@ int run_sim(const SimArgs& sim_args) {
     cfg.max_tasks = w.budget.max_tasks;
     cfg.max_events = w.budget.max_events;
     cfg.max_time_ns = w.budget.max_time_ns;
-    cfg.keep_trace = !args.trace_path.empty();
+    cfg.keep_trace = !out.trace_path.empty();
+    cfg.keep_task_stats = out.per_task;
+    cfg.warmup_ns = w.warmup_ns;
     Progress progress(sim_args.progress, "sim " + w.spec.name);
     cfg.progress = progress.callback();
     cfg.stop = interrupt_flag();
@@ -75,11 +79,11 @@ int run_sim(const SimArgs& sim_args) {
         checker->finish();  // a schedule that does not fit: an error, and no output files
     if (!flags.record.empty())
         write_output_atomically(flags.record, recorded.text());
-    if (!args.trace_path.empty())
+    if (!out.trace_path.empty())
         sim.recorder().write_trace(
-            args.trace_path, fmt::format("schedkit sim {} ({}, {})", w.spec.name, r.summary.policy,
-                                         r.summary.topology));
-    fmt::print("{}\n", args.json ? summary_json(r.summary) : summary_table(r.summary));
+            out.trace_path, fmt::format("schedkit sim {} ({}, {})", w.spec.name, r.summary.policy,
+                                        r.summary.topology));
+    out.emit(summary_result(r.summary), summary_table(r.summary) + "\n", "run");
     warn_refused_switches(r.summary);
     if (r.interrupted) {
         fmt::print(stderr,
@@ -96,10 +100,12 @@ int run_sim(const SimArgs& sim_args) {
 void add_sim_command(CLI::App& app, Command& run) {
     auto args = std::make_shared<SimArgs>();
     CLI::App* cmd = app.add_subcommand("sim", "Simulate a workload spec with virtual time");
-    args->workload.add_to(*cmd, true);
+    args->workload.add_to(*cmd, true, false);
+    args->output.add_to(*cmd, true);
     args->progress.add_to(*cmd);
     args->schedule.add_to(*cmd);
     args->workload.add_cost_flags(*cmd);
+    args->workload.add_warmup_flag(*cmd);
     cmd->callback([args, &run] { run = [args] { return run_sim(*args); }; });
 }
 

@@ -51,6 +51,8 @@ void emit_jobs(const SweepArgs& a, const std::vector<SweepPoint>& points, const 
         common += " --until " + quote(a.workload.until);
     if (!a.workload.quantum.empty())
         common += " --quantum " + quote(a.workload.quantum);
+    if (!a.workload.warmup.empty())
+        common += " --warmup " + quote(a.workload.warmup);
     for (size_t k = 0; k < points.size(); ++k)
         fmt::print("{} --point {} --quiet --output sweep-point-{}.json\n", common, k, k);
 }
@@ -151,7 +153,8 @@ void add_sweep_command(CLI::App& app, Command& run) {
     auto args = std::make_shared<SweepArgs>();
     CLI::App* cmd = app.add_subcommand(
         "sweep", "Simulate a grid of policy parameters x seeds (here, or as one job per point)");
-    args->workload.add_to(*cmd, false);
+    args->workload.add_to(*cmd, false, true);
+    args->workload.add_warmup_flag(*cmd);
     cmd->add_option("--policies", args->policies,
                     "Policies to run (default: the ones --param names), e.g. static,fair");
     cmd->add_option("--param", args->params,

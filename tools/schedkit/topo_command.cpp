@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "output_flags.h"
 #include "schedkit/domain.h"
 #include "schedkit/topology.h"
 
@@ -13,7 +14,7 @@ namespace {
 
 struct TopoOptions {
     std::string topology = "host";
-    bool json = false;
+    OutputFlags output;
 };
 
 nlohmann::ordered_json topo_json(const Topology& topo, const DomainTree& tree) {
@@ -41,21 +42,24 @@ nlohmann::ordered_json topo_json(const Topology& topo, const DomainTree& tree) {
     return out;
 }
 
-void print_table(const Topology& topo, const DomainTree& tree) {
-    fmt::print("topology {}: {} CPUs, {} NUMA node(s)\n", topo.source(), topo.num_cpus(),
-               topo.num_numa_nodes());
-    fmt::print("{:<8} {:>6} {:>7} {:>8} {:>12} {:>10} {:>10}  {}\n", "level", "span", "groups",
-               "domains", "interval_ms", "imb_pct", "nice_tries", "cpu 0's groups");
+std::string table(const Topology& topo, const DomainTree& tree) {
+    std::string out = fmt::format("topology {}: {} CPUs, {} NUMA node(s)\n", topo.source(),
+                                  topo.num_cpus(), topo.num_numa_nodes());
+    out +=
+        fmt::format("{:<8} {:>6} {:>7} {:>8} {:>12} {:>10} {:>10}  {}\n", "level", "span", "groups",
+                    "domains", "interval_ms", "imb_pct", "nice_tries", "cpu 0's groups");
     for (const DomainLevel& l : tree.levels()) {
         std::string groups;
         for (const CpuSet& g : l.of(0).groups)
             groups += (groups.empty() ? "" : " ") + ("{" + g.to_string() + "}");
-        fmt::print("{:<8} {:>6} {:>7} {:>8} {:>12} {:>10} {:>10}  {}\n", l.name, l.span_weight(),
-                   l.domains.front().groups.size(), l.domains.size(), l.params.balance_interval_ms,
-                   l.params.imbalance_pct, l.params.cache_nice_tries, groups);
+        out += fmt::format("{:<8} {:>6} {:>7} {:>8} {:>12} {:>10} {:>10}  {}\n", l.name,
+                           l.span_weight(), l.domains.front().groups.size(), l.domains.size(),
+                           l.params.balance_interval_ms, l.params.imbalance_pct,
+                           l.params.cache_nice_tries, groups);
     }
     if (tree.num_levels() == 0)
-        fmt::print("(one CPU: no sched domains)\n");
+        out += "(one CPU: no sched domains)\n";
+    return out;
 }
 
 }  // namespace
@@ -66,15 +70,13 @@ void add_topo_command(CLI::App& app, Command& run) {
     cmd->add_option("--topology", opts->topology,
                     "host, an hwloc synthetic string ('pack:2 l3:2 core:4 pu:2') or an XML file")
         ->capture_default_str();
-    cmd->add_flag("--json", opts->json, "Print one JSON object instead of a table");
+    opts->output.add_to(*cmd, false);
     cmd->callback([opts, &run] {
         run = [opts] {
+            opts->output.check();
             Topology topo = Topology::load(opts->topology);
             DomainTree tree = DomainTree::build(topo);
-            if (opts->json)
-                fmt::print("{}\n", topo_json(topo, tree).dump());
-            else
-                print_table(topo, tree);
+            opts->output.emit(topo_json(topo, tree), table(topo, tree), "topology", -1);
             return 0;
         };
     });

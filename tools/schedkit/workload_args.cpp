@@ -25,7 +25,7 @@ void load_plugins(const std::vector<std::string>& plugins) {
         load_plugin(p);
 }
 
-void WorkloadArgs::add_to(CLI::App& cmd, bool with_policy) {
+void WorkloadArgs::add_to(CLI::App& cmd, bool with_policy, bool with_json) {
     cmd.add_option("spec", spec_path, "Workload spec (YAML), see docs/workload-format.md")
         ->required();
     cmd.add_option(
@@ -36,14 +36,13 @@ void WorkloadArgs::add_to(CLI::App& cmd, bool with_policy) {
             ->capture_default_str();
         cmd.add_option("--switch", switches, "Switch policy at a time, e.g. 200ms=governor")
             ->take_all();
-        trace_option =
-            cmd.add_option("--trace", trace_path, "Write a Chrome/Perfetto trace JSON file");
     }
     add_plugin_option(cmd, plugins);
     cmd.add_option("--seed", seed, "Random seed (default: the spec's)");
     cmd.add_option("--until", until, "Stop at this time, e.g. 2s");
     cmd.add_option("--quantum", quantum, "Time slice for every policy, e.g. 3ms");
-    cmd.add_flag("--json", json, "Print one JSON object instead of a table");
+    if (with_json)
+        cmd.add_flag("--json", json, "Print one JSON object instead of a table");
     Budget d;
     cmd.add_option(
         "--max-tasks", max_tasks,
@@ -97,6 +96,12 @@ void check_policies(const WorkloadArgs& args, int num_cpus) {
         make_policy(s.substr(s.find('=') + 1), "--switch", num_cpus);
 }
 
+void WorkloadArgs::add_warmup_flag(CLI::App& cmd) {
+    cmd.add_option("--warmup", warmup,
+                   "Leave tasks arriving before this time out of the wait, response and per-task "
+                   "statistics, e.g. 100ms");
+}
+
 void WorkloadArgs::add_cost_flags(CLI::App& cmd) {
     cmd.add_option("--switch-cost", switch_cost,
                    "CPU time a context switch costs in the simulator, e.g. 2us");
@@ -108,8 +113,6 @@ LoadedWorkload load(const WorkloadArgs& args) {
     load_plugins(args.plugins);  // their policies may be named below
     LoadedWorkload w;
     w.budget = read_budget(args);
-    if (args.trace_option != nullptr && args.trace_option->count() > 0 && args.trace_path.empty())
-        throw InputError("--trace '': expected a file path");
     CostSpec flags;
     if (!args.switch_cost.empty())
         flags.switch_ns = parse_duration(args.switch_cost, "--switch-cost");
@@ -140,6 +143,8 @@ LoadedWorkload load(const WorkloadArgs& args) {
                 fmt::format("--quantum '{}': expected more than the {} ns a context switch costs",
                             args.quantum, cost));
     }
+    if (!args.warmup.empty())
+        w.warmup_ns = parse_duration(args.warmup, "--warmup");
     make_policy(args.policy, "--policy");  // validates before any work is done
     for (const std::string& s : args.switches) {
         size_t eq = s.find('=');

@@ -16,7 +16,7 @@
 
 namespace schedkit::cli {
 
-// WorkloadArgs are the flags of `sim`, `run` and `compare`; the command
+// WorkloadArgs are the flags of `sim`, `run`, `compare` and `sweep`; the command
 // line is this struct, and load() validates all of it before anything runs.
 struct WorkloadArgs {
     std::string spec_path;
@@ -26,19 +26,22 @@ struct WorkloadArgs {
     std::string seed;                   // empty: the spec's
     std::string until;                  // empty: run to completion
     std::string quantum;                // empty: the policy's
-    std::string trace_path;
-    std::string switch_cost;     // empty: the spec's, else SimConfig's
-    std::string migration_cost;  // "LLC=5us,NUMA=80us"; empty: the spec's
-    std::vector<std::string> plugins;  // --plugin PATH.so, loaded before any policy is read
-    const CLI::Option* trace_option = nullptr;  // to tell `--trace ''` from no --trace
-    bool json = false;
+    std::string warmup;                 // empty: no warm-up (sim, compare, sweep)
+    std::string switch_cost;            // empty: the spec's, else SimConfig's
+    std::string migration_cost;         // "LLC=5us,NUMA=80us"; empty: the spec's
+    std::vector<std::string> plugins;   // --plugin PATH.so, loaded before any policy is read
+    bool json = false;                  // --json of compare and sweep (sim and run: OutputFlags)
     // Budgets (budget.h, docs/limits.md); empty: the default.
     std::string max_tasks, max_events, max_time, max_spec_bytes;
 
-    void add_to(CLI::App& cmd, bool with_policy);
+    // add_to() adds the spec, topology, plugin, seed, time and budget flags;
+    // `with_policy` adds --policy and --switch, `with_json` --json.
+    void add_to(CLI::App& cmd, bool with_policy, bool with_json);
     // add_cost_flags() adds --switch-cost and --migration-cost (simulator
     // commands only: the runtime pays real costs).
     void add_cost_flags(CLI::App& cmd);
+    // add_warmup_flag() adds --warmup (simulator commands).
+    void add_warmup_flag(CLI::App& cmd);
 };
 
 // add_plugin_option() adds `--plugin PATH` (repeatable) to `cmd`;
@@ -60,6 +63,7 @@ struct LoadedWorkload {
     std::optional<uint64_t> seed;
     uint64_t until_ns = 0;
     uint64_t quantum_ns = 0;
+    uint64_t warmup_ns = 0;  // --warmup: tasks arriving earlier are left out of the statistics
     Budget budget;
 };
 
