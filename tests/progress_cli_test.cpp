@@ -1,12 +1,13 @@
 // Progress line and interruption end to end: a pseudo-terminal (script(1))
-// shows the line, --progress/--quiet force it, SIGINT and SIGTERM end sim and
-// compare with a partial summary marked interrupted and no corrupt file.
+// shows the line, --progress/--quiet force it, SIGINT and SIGTERM end sim,
+// compare, replay and sweep with a partial summary marked interrupted and no corrupt file.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <iomanip>
 #include <nlohmann/json.hpp>
 #include <regex>
 
@@ -70,6 +71,34 @@ bool leftovers(const fs::path& dir) {
         if (e.path().extension() == ".tmp")
             return true;
     return false;
+}
+
+// A trace-cmd report of 64 threads taking turns on 2 CPUs, `switches` long:
+// big enough that reading and replaying it takes a good fraction of a second.
+std::string long_trace(int switches) {
+    std::string path = (scratch() / "long.report").string();
+    std::ofstream f(path);
+    f << "cpus=2\n";
+    int cur[2] = {1000, 1001};
+    int k = 2;
+    uint64_t t_us = 1000000000;
+    for (int i = 0; i < switches; ++i) {
+        int c = i % 2;
+        int next = 1000 + k++ % 64;
+        if (next == cur[0] || next == cur[1])
+            next = 1000 + k++ % 64;
+        int prev = cur[c];
+        t_us += 10;
+        f << "        w-" << prev << " [00" << c << "] " << t_us / 1000000 << '.' << std::setw(6)
+          << std::setfill('0') << t_us % 1000000 << std::setfill(' ')
+          << ": sched_switch:         w:" << prev << " [120] S ==> w:" << next << " [120]\n";
+        cur[c] = next;
+        t_us += 1;
+        f << "        w-" << next << " [00" << c << "] " << t_us / 1000000 << '.' << std::setw(6)
+          << std::setfill('0') << t_us % 1000000 << std::setfill(' ')
+          << ": sched_wakeup:         w:" << prev << " [120] CPU:00" << c << "\n";
+    }
+    return path;
 }
 
 }  // namespace
@@ -156,4 +185,47 @@ TEST(ProgressCli, UnknownFlagPointsAtTheCommandsHelp) {
     auto r = run_cli("compare " + kWorkloads + "imbalanced.yaml --bogus");
     EXPECT_EQ(r.status, 2);
     EXPECT_NE(r.err.find("(see 'schedkit compare --help')"), std::string::npos) << r.err;
+}
+
+TEST(ProgressCli, ReplayShowsProgressAndSigintEndsItWithAPartialSummary) {
+    fs::path dir = scratch() / "replay";
+    fs::create_directories(dir);
+    std::string trace = long_trace(200000);
+    // --progress: lines into a file while the replay runs.
+    std::string err = (dir / "err").string();
+    int ok = shell(kCli + " replay " + trace + " --json --progress >/dev/null 2>" + err);
+    EXPECT_EQ(ok, 0);
+    EXPECT_TRUE(
+        std::regex_search(slurp(err), std::regex("replay long.report: [0-9.]+[kMG]? events")))
+        << slurp(err);
+    // SIGINT on a terminal while it reads and replays: a whole JSON summary
+    // marked interrupted, a whole trace file, status 130.
+    std::string out = (dir / "out.json").string(), log = (dir / "pty.log").string();
+    std::string perfetto = (dir / "t.json").string();
+    int status = interrupt(kCli + " replay " + trace + " --json --trace " + perfetto + " >" + out,
+                           "INT", 0.2, true, log);
+    EXPECT_EQ(status, 130);
+    auto j = nlohmann::json::parse(slurp(out));
+    EXPECT_TRUE(j["interrupted"].get<bool>());
+    EXPECT_TRUE(nlohmann::json::accept(slurp(perfetto)));
+    EXPECT_NE(slurp(log).find("interrupted"), std::string::npos) << slurp(log);
+    EXPECT_FALSE(leftovers(dir));
+    fs::remove(trace);
+}
+
+TEST(ProgressCli, SigintEndsSweepWithTheRunsSoFarAndNoCorruptFiles) {
+    fs::path dir = scratch() / "sweep";
+    fs::create_directories(dir);
+    std::string out = (dir / "out.json").string(), csv = (dir / "s.csv").string();
+    std::string log = (dir / "pty.log").string();
+    int status =
+        interrupt(kCli + " sweep " + long_spec() +
+                      " --param fair:nr_migrate=8,32 --seeds 2 --json --csv " + csv + " >" + out,
+                  "INT", 2.5, true, log);
+    EXPECT_EQ(status, 130);
+    auto j = nlohmann::json::parse(slurp(out));
+    EXPECT_TRUE(j["interrupted"].get<bool>());
+    EXPECT_NE(slurp(csv).find("interrupted"), std::string::npos);  // whole CSV, header first
+    EXPECT_NE(slurp(log).find("interrupted"), std::string::npos) << slurp(log);
+    EXPECT_FALSE(leftovers(dir));
 }

@@ -379,11 +379,26 @@ TEST(SummaryJson, KeysInOrderAndValues) {
     s.extra_json = R"({"unfinished":0,"policy_switches":[]})";
 
     ordered_json j = ordered_json::parse(schedkit::summary_json(s));
-    EXPECT_EQ(keys_of(j), (std::vector<std::string>{
-                              "workload", "topology", "policy", "seed", "makespan_us", "events",
-                              "events_per_s", "wall_s", "context_switches", "migrations",
-                              "imbalance_ratio", "tasks", "wait_us", "response_us", "groups",
-                              "cpus", "policy_stats", "unfinished", "policy_switches"}));
+    EXPECT_EQ(keys_of(j), (std::vector<std::string>{"workload",
+                                                    "topology",
+                                                    "policy",
+                                                    "seed",
+                                                    "makespan_us",
+                                                    "events",
+                                                    "events_per_s",
+                                                    "wall_s",
+                                                    "context_switches",
+                                                    "migrations",
+                                                    "imbalance_ratio",
+                                                    "tasks",
+                                                    "wait_us",
+                                                    "response_us",
+                                                    "groups",
+                                                    "cpus",
+                                                    "cdf",
+                                                    "policy_stats",
+                                                    "unfinished",
+                                                    "policy_switches"}));
     EXPECT_EQ(keys_of(j["tasks"]), (std::vector<std::string>{"spawned", "completed", "lost"}));
     EXPECT_EQ(keys_of(j["wait_us"]),
               (std::vector<std::string>{"n", "mean", "p50", "p90", "p99", "max"}));
@@ -711,4 +726,25 @@ TEST_F(Trace, WrittenWhileRecordingAndAfter) {
     }
     EXPECT_EQ(runs, kCpus * kRuns);
     EXPECT_EQ(flow_starts, kCpus * kRuns);
+}
+
+// The bounded CDF sample: nearest-rank samples at k = min(n, 200) even
+// shares, exact against a sorted copy, ending at the max.
+TEST(Report, CdfIsNearestRankQuantilesOfTheRawSamples) {
+    std::vector<uint64_t> ns;
+    for (uint64_t i = 1000; i >= 1; --i)
+        ns.push_back(i * 1000);  // 1..1000 us, reversed
+    Percentiles p = percentiles_us(ns);
+    ASSERT_EQ(p.cdf.size(), schedkit::kCdfPoints);
+    for (size_t i = 0; i < p.cdf.size(); ++i)
+        EXPECT_DOUBLE_EQ(p.cdf[i], static_cast<double>(5 * (i + 1)))
+            << i;  // rank ceil((i+1)*1000/200)
+    EXPECT_DOUBLE_EQ(p.cdf.back(), p.max);
+    Percentiles few = percentiles_us({3000, 1000, 2000});
+    EXPECT_EQ(few.cdf, (std::vector<double>{1, 2, 3}));
+    EXPECT_TRUE(percentiles_us({}).cdf.empty());
+    Recorder r(1, false);
+    RunSummary s;
+    r.summarize(s, 0);
+    EXPECT_FALSE(ordered_json::parse(schedkit::summary_json(s)).contains("cdf"));
 }

@@ -19,7 +19,12 @@ struct Percentiles {
     uint64_t n = 0;
     double mean = 0;
     double p50 = 0, p90 = 0, p99 = 0, max = 0;
+    // cdf is a bounded sample of the distribution for plots: with k =
+    // min(n, kCdfPoints), cdf[i] is the nearest-rank sample at share
+    // (i + 1) / k, so cdf.back() is the max. Empty without samples.
+    std::vector<double> cdf;
 };
+inline constexpr size_t kCdfPoints = 200;
 
 // GroupSummary is one workload group's share of a run: its exited tasks,
 // their waits and responses, and their slowdown (response / service

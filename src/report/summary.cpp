@@ -38,6 +38,30 @@ Json percentiles_json(const Percentiles& p) {
     return j;
 }
 
+Json cdf_values(const Percentiles& p) {
+    Json a = Json::array();
+    for (double v : p.cdf)
+        a.push_back(round_us(v));
+    return a;
+}
+
+// cdf_json() is the summary's `cdf`: the bounded samples of the wait and
+// response distributions, whole run and per group, for plots.
+Json cdf_json(const RunSummary& s) {
+    Json j = Json::object();
+    j["points"] = kCdfPoints;
+    j["wait_us"] = cdf_values(s.wait_us);
+    j["response_us"] = cdf_values(s.response_us);
+    Json groups = Json::array();
+    for (const GroupSummary& g : s.groups)
+        groups.push_back(Json{{"group", g.group},
+                              {"name", g.name},
+                              {"wait_us", cdf_values(g.wait_us)},
+                              {"response_us", cdf_values(g.response_us)}});
+    j["groups"] = std::move(groups);
+    return j;
+}
+
 // parse_object() parses an embedded JSON text that must be an object. A
 // malformed one is a bug in whoever produced it, so it fails loudly.
 Json parse_object(const std::string& text, const char* what) {
@@ -164,6 +188,43 @@ void select_percentiles(std::vector<T>& samples, double divisor, Percentiles& p)
     p.max = static_cast<double>(*std::max_element(begin, samples.end())) / divisor;
 }
 
+// select_ranks() puts the samples of the 1-based `ranks` [rb, re) (sorted)
+// in place within [lo, hi) (0-based offsets into `samples`): nth_element at
+// the middle rank, then each half on its side, O(n log k) for k ranks.
+template <typename T>
+void select_ranks(std::vector<T>& samples, size_t lo, size_t hi, const std::vector<size_t>& ranks,
+                  size_t rb, size_t re) {
+    if (rb >= re || lo >= hi)
+        return;
+    size_t mid = rb + (re - rb) / 2;
+    size_t at = ranks[mid] - 1;
+    std::nth_element(samples.begin() + static_cast<std::ptrdiff_t>(lo),
+                     samples.begin() + static_cast<std::ptrdiff_t>(at),
+                     samples.begin() + static_cast<std::ptrdiff_t>(hi));
+    select_ranks(samples, lo, at, ranks, rb, mid);
+    select_ranks(samples, at + 1, hi, ranks, mid + 1, re);
+}
+
+// fill_cdf() samples the distribution at k = min(n, kCdfPoints) shares:
+// the nearest-rank sample at share i / k, ranks ceil(i * n / k).
+template <typename T>
+void fill_cdf(std::vector<T>& samples, double divisor, Percentiles& p) {
+    size_t n = samples.size();
+    size_t k = std::min(n, kCdfPoints);
+    std::vector<size_t> ranks;
+    for (size_t i = 1; i <= k; ++i) {
+        size_t rank = std::max<size_t>(1, (i * n + k - 1) / k);
+        if (ranks.empty() || ranks.back() != rank)
+            ranks.push_back(rank);
+    }
+    select_ranks(samples, 0, n, ranks, 0, ranks.size());
+    p.cdf.reserve(k);
+    for (size_t i = 1; i <= k; ++i) {
+        size_t rank = std::max<size_t>(1, (i * n + k - 1) / k);
+        p.cdf.push_back(static_cast<double>(samples[rank - 1]) / divisor);
+    }
+}
+
 }  // namespace
 
 Percentiles percentiles_of(std::vector<double> samples) {
@@ -176,6 +237,7 @@ Percentiles percentiles_of(std::vector<double> samples) {
         sum += v;
     p.mean = sum / static_cast<double>(samples.size());
     select_percentiles(samples, 1.0, p);
+    fill_cdf(samples, 1.0, p);
     return p;
 }
 
@@ -190,6 +252,7 @@ Percentiles percentiles_us(std::vector<uint64_t> samples_ns) {
         sum += static_cast<long double>(v);
     p.mean = static_cast<double>(sum) / static_cast<double>(samples_ns.size()) / 1000.0;
     select_percentiles(samples_ns, 1000.0, p);
+    fill_cdf(samples_ns, 1000.0, p);
     return p;
 }
 
@@ -237,6 +300,8 @@ std::string summary_json(const RunSummary& s) {
         cpus.push_back(std::move(cj));
     }
     j["cpus"] = std::move(cpus);
+    if (s.wait_us.n + s.response_us.n > 0)
+        j["cdf"] = cdf_json(s);
     if (s.task_stats) {
         j["task_stats"] = task_stats_json(*s.task_stats);
         j["schedule"] = schedule_json(*s.task_stats);

@@ -187,9 +187,22 @@ std::vector<Chart> trace_charts(const Json& trace, const std::string& name) {
 }
 
 std::vector<Chart> summary_charts(const Json& summary, const std::string& name) {
-    // A step CDF through the percentiles the summary keeps (p50, p90, p99,
-    // max): coarse, but exact at those points.
+    // A step CDF through the summary's `cdf` (up to 200 quantiles of the raw
+    // samples, docs/output.md); a summary without one (written before it
+    // existed) gives the percentiles it keeps: p50, p90, p99, max.
     Json values = Json::array();
+    bool sampled = summary.contains("cdf") && summary["cdf"].is_object();
+    auto add_cdf = [&](const std::string& group, const std::string& what, const Json& cdf) {
+        if (!cdf.is_array() || cdf.empty())
+            return;
+        values.push_back({{"group", group}, {"what", what}, {"us", 0.0}, {"share", 0.0}});
+        double k = static_cast<double>(cdf.size());
+        for (size_t i = 0; i < cdf.size(); ++i)
+            values.push_back({{"group", group},
+                              {"what", what},
+                              {"us", cdf[i].get<double>()},
+                              {"share", static_cast<double>(i + 1) / k}});
+    };
     auto add = [&](const std::string& group, const std::string& what, const Json& d) {
         if (!d.is_object())
             return;
@@ -198,7 +211,18 @@ std::vector<Chart> summary_charts(const Json& summary, const std::string& name) 
             values.push_back(
                 {{"group", group}, {"what", what}, {"us", num(d, key)}, {"share", share}});
     };
-    if (summary.contains("groups") && !summary["groups"].empty()) {
+    if (sampled) {
+        const Json& cdf = summary["cdf"];
+        if (cdf.contains("groups") && !cdf["groups"].empty()) {
+            for (const Json& g : cdf["groups"]) {
+                add_cdf(g.value("name", "?"), "wait", g["wait_us"]);
+                add_cdf(g.value("name", "?"), "response", g["response_us"]);
+            }
+        } else {
+            add_cdf("all tasks", "wait", cdf["wait_us"]);
+            add_cdf("all tasks", "response", cdf["response_us"]);
+        }
+    } else if (summary.contains("groups") && !summary["groups"].empty()) {
         for (const Json& g : summary["groups"]) {
             add(g.value("name", "?"), "wait", g["wait_us"]);
             add(g.value("name", "?"), "response", g["response_us"]);
@@ -216,20 +240,22 @@ std::vector<Chart> summary_charts(const Json& summary, const std::string& name) 
                        {"title", nullptr},
                        {"sort", {"wait", "response"}}}}};
     spec["resolve"] = {{"scale", {{"x", "independent"}}}};
-    spec["spec"] = {{"width", 360},
-                    {"height", 220},
-                    {"mark", {{"type", "line"}, {"interpolate", "step-after"}, {"point", true}}},
-                    {"encoding",
-                     {{"x", {{"field", "us"}, {"type", "quantitative"}, {"title", "time (us)"}}},
-                      {"y",
-                       {{"field", "share"},
-                        {"type", "quantitative"},
-                        {"title", "share of samples at or below"},
-                        {"axis", {{"format", "%"}}}}},
-                      {"color", {{"field", "group"}, {"type", "nominal"}}}}}};
+    spec["spec"] = {
+        {"width", 360},
+        {"height", 220},
+        {"mark", {{"type", "line"}, {"interpolate", "step-after"}, {"point", !sampled}}},
+        {"encoding",
+         {{"x", {{"field", "us"}, {"type", "quantitative"}, {"title", "time (us)"}}},
+          {"y",
+           {{"field", "share"},
+            {"type", "quantitative"},
+            {"title", "share of samples at or below"},
+            {"axis", {{"format", "%"}}}}},
+          {"color", {{"field", "group"}, {"type", "nominal"}}}}}};
     return {{"Wait and response time (" + name + ")",
-             "Cumulative share of samples against time, per group, through the summary's p50, "
-             "p90, p99 and max.",
+             "Cumulative share of samples against time, per group: " +
+                 std::string(sampled ? "up to 200 quantiles of the raw samples."
+                                     : "through the summary's p50, p90, p99 and max."),
              std::move(spec)}};
 }
 
