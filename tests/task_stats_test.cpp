@@ -68,7 +68,8 @@ TEST(TaskStats, MigrationsCountEveryCpuChangeTheSegmentsShow) {
             EXPECT_GE(r.runtime_ns, t.cpu_ns) << t.name;
             EXPECT_GE(r.runs, t.waits) << t.name;
             EXPECT_GE(r.voluntary, t.voluntary) << t.name;
-            EXPECT_EQ(r.involuntary, t.involuntary) << t.name;
+            // (A wakeup preemption can end a run before its first segment.)
+            EXPECT_GE(r.involuntary, t.involuntary) << t.name;
         }
         uint64_t runs = 0;
         for (const TaskRecord& r : s.task_stats->tasks) {
@@ -194,8 +195,8 @@ TEST(TaskStats, ScheduleStringsAndTableAreBounded) {
 
 // Without keep_task_stats nothing per task is kept.
 TEST(TaskStats, OffByDefault) {
-    Simulator sim(test::spec({group("a", 3, {run(kMs)})}), Topology::load("pack:1 core:2 pu:1"),
-                  make_policy("fair"), SimConfig{});
+    WorkloadSpec spec = test::spec({group("a", 3, {run(kMs)})});  // outlives the simulator
+    Simulator sim(spec, Topology::load("pack:1 core:2 pu:1"), make_policy("fair"), SimConfig{});
     EXPECT_FALSE(sim.run().summary.task_stats);
 }
 
