@@ -5,6 +5,7 @@
 #   scripts/fuzz.sh                  every target, FUZZ_SECONDS (20) each
 #   FUZZ_SECONDS=1800 scripts/fuzz.sh spec     one target for 30 minutes
 #   FUZZ_RUNS=1000000 scripts/fuzz.sh          10^6 executions each
+#   FUZZ_RUNS=1000000 FUZZ_SECONDS=1800 scripts/fuzz.sh   whichever comes first
 #
 # Each target starts from a seed corpus built from the shipped examples
 # (workload specs, the bad-spec corpus, traces, tests/fuzz/seeds/*.txt) and
@@ -47,15 +48,21 @@ status=0
 for t in $TARGETS; do
   corpus="$BUILD/corpus/$t"
   seed "$t" "$corpus"
+  # FUZZ_RUNS alone: that many executions; with FUZZ_SECONDS too: whichever comes first.
   limit=(-max_total_time="$SECONDS_EACH")
-  [ -n "${FUZZ_RUNS:-}" ] && limit=(-runs="$FUZZ_RUNS")
+  if [ -n "${FUZZ_RUNS:-}" ]; then
+    limit=(-runs="$FUZZ_RUNS")
+    [ -n "${FUZZ_SECONDS:-}" ] && limit+=(-max_total_time="$FUZZ_SECONDS")
+  fi
+  start=$(date +%s)
   log="$BUILD/fuzz-$t.log"
   echo "fuzz: $t (${limit[*]})"
   if "$BUILD/bin/fuzz_$t" "${limit[@]}" -timeout=10 -rss_limit_mb=2560 -max_len=8192 \
       -print_final_stats=1 -artifact_prefix="$BUILD/crash-$t-" "$corpus" >"$log" 2>&1; then
     runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo '?')
     secs=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo '?')
-    echo "fuzz: $t clean: $runs executions ($secs/s), corpus $(ls "$corpus" | wc -l) inputs"
+    echo "fuzz: $t clean: $runs executions in $(($(date +%s) - start)) s ($secs/s)," \
+      "corpus $(ls "$corpus" | wc -l) inputs"
   else
     status=1
     echo "fuzz: $t FAILED; the last lines of $log:" >&2
