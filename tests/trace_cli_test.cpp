@@ -2,6 +2,7 @@
 // bad input as status 2 without output files.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -91,6 +92,27 @@ TEST(TraceCli, BadInputIsStatus2WithoutOutputFiles) {
     EXPECT_EQ(r.status, 2);
     EXPECT_NE(r.err.find("/nonexistent.trace: cannot open"), std::string::npos) << r.err;
     std::remove(bad.c_str());
+}
+
+// Inputs the fuzzer found (tests/data/fuzz-found/trace-*, docs/fuzzing.md):
+// each is bad input, status 2 with one line naming the file, no output file.
+TEST(TraceCli, FuzzFoundTracesAreOneLineStatus2) {
+    namespace fs = std::filesystem;
+    std::string spec = tmp("fuzz.yaml");
+    int seen = 0;
+    for (const auto& e : fs::directory_iterator(std::string(SCHEDKIT_TEST_DATA) + "/fuzz-found")) {
+        std::string name = e.path().filename().string();
+        if (name.rfind("trace-", 0) != 0)
+            continue;
+        ++seen;
+        auto r = run_cli("import-trace " + e.path().string() + " -o " + spec);
+        EXPECT_EQ(r.status, 2) << name << ": " << r.err;
+        EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << name << ": not one line: " << r.err;
+        EXPECT_NE(r.err.find(name), std::string::npos) << r.err;
+        EXPECT_TRUE(r.out.empty()) << name;
+        EXPECT_FALSE(exists(spec)) << name;
+    }
+    EXPECT_GE(seen, 1);
 }
 
 }  // namespace
