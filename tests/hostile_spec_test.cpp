@@ -45,6 +45,23 @@ TEST(HostileSpec, EveryBadSpecIsOneLineAndStatusTwo) {
     }
 }
 
+// Found by fuzz_spec: --until bounds spawned tasks, but every group's count
+// is drawn before the run, so a huge count still has to meet --max-tasks
+// (it drew 16 GB of arrival times).
+TEST(HostileSpec, UntilDoesNotLiftTheBudgetOnArrivingTasks) {
+    std::string huge = (kBadSpecs / "count-over-budget.yaml").string();
+    for (const char* cmd : {"sim", "run", "compare"})
+        expect_rejected(std::string(cmd) + " '" + huge + "' --until 1ms",
+                        "arrive with 2000000000 tasks");
+    Budget b;
+    b.max_tasks = 10;
+    WorkloadSpec ok = parse_workload(
+        "groups:\n  - name: a\n    count: 10\n    behavior: [run: 1ms]\n", "ten.yaml");
+    EXPECT_NO_THROW(check_spec_budget(ok, b, true));
+    ok.groups[0].count = 11;
+    EXPECT_THROW(check_spec_budget(ok, b, true), BudgetError);
+}
+
 TEST(HostileSpec, ParseErrorsCarryFileLineColumn) {
     // Spot checks of the exact place for the checks added with the corpus.
     expect_rejected("sim '" + (kBadSpecs / "two-documents.yaml").string() + "'",
