@@ -51,6 +51,8 @@ class CpuSet {
     friend CpuSet operator&(CpuSet a, const CpuSet& b) { return a &= b; }
     friend CpuSet operator-(CpuSet a, const CpuSet& b) { return a -= b; }
     friend bool operator==(const CpuSet& a, const CpuSet& b);
+    // operator< is a total order (not inclusion), for maps keyed by set.
+    friend bool operator<(const CpuSet& a, const CpuSet& b);
 
     // to_string() prints list syntax with maximal ranges ("0-3,8"); "" if empty.
     std::string to_string() const;

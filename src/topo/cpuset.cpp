@@ -188,6 +188,10 @@ bool operator==(const CpuSet& a, const CpuSet& b) {
     return a.words_ == b.words_;
 }
 
+bool operator<(const CpuSet& a, const CpuSet& b) {
+    return a.words_ < b.words_;  // canonical: no trailing zero words
+}
+
 void CpuSet::trim() {
     while (!words_.empty() && words_.back() == 0)
         words_.pop_back();
