@@ -164,13 +164,13 @@ TEST(ParseDuration, RejectsMalformedText) {
         const char* text;
         const char* fragment;
     };
-    for (Case c : {Case{"", "empty duration"}, Case{"5", "'5' has no unit"},
-                   Case{"-3ms", "negative duration '-3ms'"},
-                   Case{"3msec", "unknown unit 'msec' in '3msec'"}, Case{"5m", "unknown unit 'm'"},
-                   Case{"3 ms", "unknown unit ' ms'"}, Case{"ms", "does not start with a number"},
-                   Case{"1.ms", "no digits after '.'"}, Case{"20000000000s", "too long"},
-                   Case{"9007199254740993ns", "above 2^53 ns"},
-                   Case{"18446744073709551615ns", "above 2^53 ns"}}) {
+    for (Case c :
+         {Case{"", "empty duration"}, Case{"5", "'5' has no unit"},
+          Case{"-3ms", "negative duration '-3ms'"}, Case{"3msec", "unknown unit 'msec' in '3msec'"},
+          Case{"5m", "unknown unit 'm'"}, Case{"3 ms", "unknown unit ' ms'"},
+          Case{"ms", "does not start with a number"}, Case{"1.ms", "no digits after '.'"},
+          Case{"20000000000s", "too long"}, Case{"9007199254740993ns", "above 2^53 ns"},
+          Case{"18446744073709551615ns", "above 2^53 ns"}}) {
         try {
             parse_duration(c.text, "--quantum");
             ADD_FAILURE() << "no error for '" << c.text << "'";
