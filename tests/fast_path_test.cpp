@@ -8,6 +8,8 @@
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <stdexcept>
+#include <string>
 
 #include "runtime_support.h"
 #include "schedkit/runtime.h"
@@ -90,6 +92,51 @@ TEST_P(FastPath, SleepingOrYieldingTasksJoinTheCore) {
     EXPECT_EQ(c.promoted, 2u) << "the sleeper and the yielder join the core";
     EXPECT_EQ(rt.scheduler().spawned(), 3u) << "root, sleeper, yielder";
     EXPECT_EQ(rt.scheduler().alive(), 0u);
+}
+
+// A plain function (not a Job) is a task called directly, without a
+// coroutine frame: its value, its exception and a cancel before it ran
+// reach whoever joins it, and each end is counted once.
+TEST_P(FastPath, PlainFunctionsReturnThrowAndCancel) {
+    Watchdog wd(60s);
+    Runtime rt(test::test_config(GetParam(), "steal"));
+    std::atomic<int> ran{0};
+    int got = rt.block_on([&]() -> Job<int> {
+        auto value = spawn([&] {
+            ran.fetch_add(1);
+            return 40;
+        });
+        auto unit = spawn([&] { ran.fetch_add(1); });
+        auto thrower = spawn([]() -> int { throw std::runtime_error("plain boom"); });
+        int sum = co_await value;
+        co_await unit;
+        try {
+            sum += co_await thrower;
+        } catch (const std::runtime_error& e) {
+            if (std::string(e.what()) == "plain boom")
+                sum += 2;
+        }
+        co_return sum;
+    }());
+    EXPECT_EQ(got, 42);
+    EXPECT_EQ(ran.load(), 2);
+    StopReport r = rt.stop();
+    EXPECT_EQ(r.spawned, 4u);
+    EXPECT_EQ(r.failed, 1u);
+    EXPECT_EQ(r.completed, 3u);
+    // Cancelled before it ever ran (one worker, busy with the spawner until
+    // the cancel): it never runs, and get() says so.
+    Runtime one(test::test_config(1, "steal"));
+    auto never = one.block_on([&]() -> Job<JoinHandle<void>> {
+        auto h = spawn([&] { ran.fetch_add(100); });
+        h.cancel();
+        co_return std::move(h);
+    }());
+    EXPECT_THROW(never.get(), Cancelled);
+    StopReport r1 = one.stop();
+    EXPECT_EQ(ran.load(), 2);
+    EXPECT_EQ(r1.cancelled, 1u);
+    EXPECT_EQ(r1.completed, 1u);
 }
 
 // A fast task waiting on a join is off the core, yet cancel() from a plain

@@ -14,6 +14,7 @@
 #include <stdexcept>
 #include <type_traits>
 #include <utility>
+#include <variant>
 
 #include "schedkit/detail/fiber.h"
 
@@ -208,6 +209,56 @@ struct SpawnedFiber final : JoinableFiber {
             return false;
         try {
             std::rethrow_exception(err);
+        } catch (const Cancelled&) {
+            return true;
+        } catch (...) {
+            return false;
+        }
+    }
+};
+
+// PlainFiber<R, F> runs a spawned plain function (one returning R, not a
+// Job): fn() is called directly, so the task is one allocation (this
+// fiber) and no coroutine frame. It has no suspension points: it runs
+// once and ends, unless it was cancelled before it ever started.
+template <typename R, typename F>
+struct PlainFiber final : JoinableFiber {
+    explicit PlainFiber(F f) : fn(std::move(f)) {}
+
+    F fn;
+    // The result (void: nothing to keep) or the exception fn() threw.
+    [[no_unique_address]] std::conditional_t<std::is_void_v<R>, std::monostate, std::optional<R>>
+        value;
+    std::exception_ptr error;
+
+    Outcome run() override {
+        if (cancel_requested.load(std::memory_order_relaxed)) {
+            error = std::make_exception_ptr(Cancelled());
+            return Outcome::Exit;
+        }
+        try {
+            if constexpr (std::is_void_v<R>)
+                fn();
+            else
+                value.emplace(fn());
+        } catch (...) {
+            error = std::current_exception();
+        }
+        return Outcome::Exit;
+    }
+    R take() {
+        take_check();
+        if (error)
+            std::rethrow_exception(error);
+        if constexpr (!std::is_void_v<R>)
+            return std::move(*value);
+    }
+    bool ended_by_error() const override { return static_cast<bool>(error); }
+    bool ended_by_cancel() const override {
+        if (!error)
+            return false;
+        try {
+            std::rethrow_exception(error);
         } catch (const Cancelled&) {
             return true;
         } catch (...) {

@@ -287,10 +287,9 @@ class Runtime {
             auto* f = new detail::SpawnedFiber<T, F>(std::move(fn));
             return adopt<T>(f, std::move(opts));
         } else {
-            // A plain function: run it as a task with no suspension points.
-            auto make = [g = std::move(fn)]() mutable -> Job<R> { co_return g(); };
-            using Make = decltype(make);
-            auto* f = new detail::SpawnedFiber<R, Make>(std::move(make));
+            // A plain function: a task with no suspension points, called
+            // directly (no coroutine frame).
+            auto* f = new detail::PlainFiber<R, F>(std::move(fn));
             return adopt<R>(f, std::move(opts));
         }
     }
