@@ -85,9 +85,6 @@ TEST(ThreadSpec, ErrorsNamePlace) {
          "3:31", "spawn of thread group 't'"},
         {"groups:\n  - name: t\n    count: 0\n    thread: true\n    behavior: [run: 1ms]\n", "4:5",
          "thread group 't' has count 0"},
-        {"groups:\n  - name: t\n    thread: true\n    arrival: {at: 1ms}\n    behavior: [run: "
-         "1ms]\n",
-         "4:5", "thread group 't' has an arrival"},
         {"groups:\n  - name: t\n    thread: true\n    repeat: 2\n    behavior: [run: 1ms]\n", "4:5",
          "thread group 't' has a repeat"},
         {"groups:\n  - name: t\n    pollers: [{every: 1ms, run: 1us}]\n    behavior: [run: 1ms]\n",

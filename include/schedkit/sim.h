@@ -126,6 +126,26 @@ struct SimConfig {
     SimListener* listener = nullptr;
 };
 
+// MessageCounts accounts for the messages sent to lightweight threads (send
+// steps; docs/workload-format.md): each is delivered (run to its end on its
+// thread), refused (its thread closed or closing, or its group had no
+// thread yet), returned (queued on a thread a close step cancelled), or
+// still pending (queued or running: only when the run was cut by until_ns).
+struct MessageCounts {
+    uint64_t sent = 0;
+    uint64_t delivered = 0;
+    uint64_t refused = 0;
+    uint64_t returned = 0;
+    uint64_t pending = 0;
+    uint64_t threads = 0;  // threads created (started) so far
+    uint64_t closed = 0;   // threads closed by close steps
+    // consistent() is the invariant: none lost or doubled, and none pending
+    // once the run completed.
+    bool consistent(bool completed) const {
+        return sent == delivered + refused + returned + pending && (!completed || pending == 0);
+    }
+};
+
 // SimResult is a finished simulation: its summary and whether it completed.
 struct SimResult {
     RunSummary summary;
@@ -140,8 +160,9 @@ struct SimResult {
     double work_us = 0;
     double critical_path_us = 0;
     double lower_bound_us = 0;
-    double energy_j = 0;  // PowerModel over busy, idle and sleeping time
-    double sleep_us = 0;  // idle time CPUs spent asleep, summed over CPUs
+    double energy_j = 0;     // PowerModel over busy, idle and sleeping time
+    double sleep_us = 0;     // idle time CPUs spent asleep, summed over CPUs
+    MessageCounts messages;  // lightweight threads' messages (all 0 without threads)
 };
 
 // Simulator runs a workload spec on a topology under a policy, with virtual

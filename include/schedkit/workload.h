@@ -74,14 +74,18 @@ struct Step {
     // behavior on the thread. Wait and Notify use a named event (a counting
     // semaphore, see docs/workload-format.md): notify adds a permit or wakes
     // the longest waiter; wait takes a permit or blocks until one comes.
-    enum class Kind : uint8_t { Run, Block, Spawn, Exit, Send, Wait, Notify };
+    // Close closes a thread group's oldest open threads (spawn_count of
+    // them): they refuse later sends, and their queued messages run
+    // (drain) or are handed back (cancel) before they exit.
+    enum class Kind : uint8_t { Run, Block, Spawn, Exit, Send, Wait, Notify, Close };
     Kind kind = Kind::Run;
     Duration duration;     // Run: CPU burst; Block: time blocked
-    int spawn_group = -1;  // Spawn, Send: index into WorkloadSpec::groups
-    int spawn_count = 1;   // Spawn: children, Send: messages per execution of this step
+    int spawn_group = -1;  // Spawn, Send, Close: index into WorkloadSpec::groups
+    int spawn_count = 1;   // Spawn: children, Send: messages, Close: threads per execution
     bool join = false;     // Spawn: block until all these children exited
     SourceLoc loc;
-    int event = -1;  // Wait, Notify: index into WorkloadSpec::events
+    int event = -1;       // Wait, Notify: index into WorkloadSpec::events
+    bool cancel = false;  // Close: hand queued messages back (else drain: run them)
 };
 
 // Arrival says when a group's initial tasks appear.
@@ -136,9 +140,11 @@ struct GroupSpec {
     int repeat = 1;  // behavior runs this many times, then the task exits
     std::vector<Step> behavior;
     // thread: the group's tasks are lightweight threads (`thread: true`),
-    // started at time 0 and alive until every other task has exited and
-    // every mailbox is empty; `behavior` is what each message sent to them
-    // does (run, send steps), `pollers` run on them periodically.
+    // started at their arrival (time 0 unless `arrival` says otherwise) and
+    // alive until a close step closes them, or until every other task has
+    // exited and every mailbox is empty; `behavior` is what each message
+    // sent to them does (run, send, close steps), `pollers` run on them
+    // periodically.
     bool thread = false;
     std::vector<Poller> pollers;
     SourceLoc loc;

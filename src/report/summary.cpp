@@ -349,6 +349,15 @@ std::string summary_table(const RunSummary& s) {
             fmt::format("{} unfinished (alive at the end), ", extra["unfinished"].get<uint64_t>());
     line("tasks", fmt::format("{} spawned, {} completed, {}{} lost", s.spawned, s.completed,
                               unfinished, s.lost));
+    if (extra.contains("messages") && extra["messages"].is_object()) {
+        // Lightweight threads' messages (the simulator's accounting).
+        const Json& m = extra["messages"];
+        line("messages",
+             fmt::format("{} sent, {} delivered, {} refused, {} returned, {} pending",
+                         m.value("sent", uint64_t{0}), m.value("delivered", uint64_t{0}),
+                         m.value("refused", uint64_t{0}), m.value("returned", uint64_t{0}),
+                         m.value("pending", uint64_t{0})));
+    }
     if (extra.value("interrupted", false))
         line("interrupted", "yes: stopped by a signal, every figure covers the run so far");
     if (extra.contains("policy_switches"))

@@ -14,6 +14,7 @@
 #include "core/check.h"
 #include "runtime/runtime_core.h"
 #include "schedkit/control.h"
+#include "schedkit/error.h"
 #include "schedkit/runtime_workload.h"
 #include "schedkit/sync.h"
 #include "schedkit/thread.h"
@@ -62,7 +63,8 @@ struct RunContext {
     };
     std::vector<std::vector<Thread>> threads;
     std::unique_ptr<std::atomic<uint64_t>[]> next_thread;
-    std::atomic<uint64_t> messages_in_flight{0};  // sent, not yet run to the end
+    std::unique_ptr<std::atomic<uint64_t>[]> next_close;  // close steps: oldest open first
+    std::atomic<uint64_t> messages_in_flight{0};          // sent, not yet run to the end
     std::unique_ptr<SpinClock[]> spin =
         std::make_unique<SpinClock[]>(static_cast<size_t>(rt.scheduler().num_cpus()));
     std::mutex mu;  // guards the fields below
@@ -121,6 +123,20 @@ void spin(RunContext& ctx, uint64_t ns) {
 // robin; each runs the group's behavior on its thread.
 void send_messages(RunContext& ctx, int group, int count);
 
+// close_step() closes `count` of `group`'s threads, oldest open first (as
+// the simulator's close step; past the last thread it closes nothing).
+// Cancel hands their queued messages back: they will never run.
+void close_step(RunContext& ctx, int group, int count, bool cancel) {
+    auto& targets = ctx.threads[static_cast<size_t>(group)];
+    for (int i = 0; i < count; ++i) {
+        uint64_t index = ctx.next_close[static_cast<size_t>(group)].fetch_add(1);
+        if (index >= targets.size())
+            return;
+        auto back = targets[index].thread->close(cancel ? CloseMode::Cancel : CloseMode::Drain);
+        ctx.messages_in_flight.fetch_sub(back.size());
+    }
+}
+
 void run_message(RunContext& ctx, int group, size_t index) {
     Rng& rng = *ctx.threads[static_cast<size_t>(group)][index].rng;
     for (const Step& s : ctx.spec.groups[static_cast<size_t>(group)].behavior) {
@@ -128,6 +144,8 @@ void run_message(RunContext& ctx, int group, size_t index) {
             spin(ctx, ctx.scaled(s.duration.sample(rng)));
         else if (s.kind == Step::Kind::Send)
             send_messages(ctx, s.spawn_group, s.spawn_count);
+        else if (s.kind == Step::Kind::Close)
+            close_step(ctx, s.spawn_group, s.spawn_count, s.cancel);
     }
 }
 
@@ -141,7 +159,7 @@ void send_messages(RunContext& ctx, int group, int count) {
             ctx.messages_in_flight.fetch_sub(1);
         });
         if (st == SendStatus::Closed)
-            ctx.messages_in_flight.fetch_sub(1);  // closed at --until: dropped
+            ctx.messages_in_flight.fetch_sub(1);  // refused: closed by a close step or at --until
     }
 }
 
@@ -149,6 +167,7 @@ void send_messages(RunContext& ctx, int group, int count) {
 void start_threads(RunContext& ctx) {
     ctx.threads.resize(ctx.spec.groups.size());
     ctx.next_thread = std::make_unique<std::atomic<uint64_t>[]>(ctx.spec.groups.size());
+    ctx.next_close = std::make_unique<std::atomic<uint64_t>[]>(ctx.spec.groups.size());
     uint64_t stream = 0;
     for (size_t gi = 0; gi < ctx.spec.groups.size(); ++gi) {
         const GroupSpec& g = ctx.spec.groups[gi];
@@ -259,6 +278,9 @@ Job<void> run_task(RunContext& ctx, int group, uint64_t stream) {
                 case Step::Kind::Send:
                     send_messages(ctx, s.spawn_group, s.spawn_count);
                     break;
+                case Step::Kind::Close:
+                    close_step(ctx, s.spawn_group, s.spawn_count, s.cancel);
+                    break;
                 case Step::Kind::Wait:
                     co_await ctx.events[static_cast<size_t>(s.event)]->acquire();
                     break;
@@ -323,6 +345,15 @@ RealRunResult run_workload(const WorkloadSpec& spec, const RealRunConfig& config
     // The summary `schedkit run` prints needs the recorder.
     Runtime rt(Runtime::Config(config.runtime).with_record(true));
     check_against(spec, rt.scheduler().topology());
+    // Threads created during the run are simulated only: here every thread
+    // starts with the run, so a thread group's arrival would be ignored.
+    for (const GroupSpec& g : spec.groups)
+        if (g.thread && (g.arrival.kind != Arrival::Kind::At || g.arrival.at_ns != 0))
+            throw InputError(fmt::format(
+                "{}:{}:{}: thread group '{}' has an arrival, which only `schedkit sim` "
+                "executes; expected no arrival on a thread group for `schedkit run` (its "
+                "threads start with the run)",
+                spec.path, g.loc.line, g.loc.column, g.name));
     std::optional<ControlServer> control;  // destroyed before the runtime
     if (!config.control_socket.empty())
         control.emplace(rt, config.control_socket);

@@ -8,9 +8,11 @@
 namespace schedkit {
 
 SimResult Simulator::Impl::finish_run(bool stopped, double wall_s) {
+    SimResult r;
+    r.messages = threads->counts();
+    sim::check_messages(r.messages, !stopped);
     if (!stopped)
         sched.check_invariants();
-    SimResult r;
     RunSummary& s = r.summary;
     uint64_t end = stopped ? now : last_exit_ns;
     s.workload = spec.name;
@@ -50,6 +52,15 @@ SimResult Simulator::Impl::finish_run(bool stopped, double wall_s) {
         R"("lower_bound_us":{:.3f},"interrupted":{}}})",
         not_exited, switch_log, r.energy_j, r.sleep_us, cpu_sleep, r.work_us, r.critical_path_us,
         r.lower_bound_us, interrupted);
+    if (threads->any()) {
+        const MessageCounts& m = r.messages;
+        s.extra_json.insert(
+            s.extra_json.size() - 1,
+            fmt::format(R"(,"messages":{{"sent":{},"delivered":{},"refused":{},"returned":{},)"
+                        R"("pending":{},"threads":{},"closed":{}}})",
+                        m.sent, m.delivered, m.refused, m.returned, m.pending, m.threads,
+                        m.closed));
+    }
     if (cfg.warmup_ns > 0)
         s.extra_json.insert(
             s.extra_json.size() - 1,

@@ -1,5 +1,5 @@
 // sim_steps.cpp: the simulator's tasks, their arrivals and the steps of
-// their behavior (run, block, spawn, exit, send, wait, notify).
+// their behavior (run, block, spawn, exit, send, close, wait, notify).
 #include "sim/sim_impl.h"
 
 #include <fmt/format.h>
@@ -72,8 +72,10 @@ void Simulator::Impl::create_arrivals() {
 // up front (a thread).
 SimTask& Simulator::Impl::arrive(uint32_t pos) {
     const sim::PendingArrival& a = arrivals[pos];
-    if (a.slot != sim::PendingArrival::kNoSlot)
+    if (a.slot != sim::PendingArrival::kNoSlot) {
+        threads->start(tasks[a.slot]);  // a thread, from now on reached by sends
         return tasks[a.slot];
+    }
     auto g =
         static_cast<size_t>(std::upper_bound(group_first.begin(), group_first.end(), a.ordinal) -
                             group_first.begin() - 1);
@@ -149,6 +151,9 @@ bool Simulator::Impl::advance(int cpu, SimTask& st) {
                 return finish(cpu, st);
             case Step::Kind::Send:
                 threads->send(s.spawn_group, s.spawn_count, cpu);
+                break;
+            case Step::Kind::Close:
+                threads->close(s.spawn_group, s.spawn_count, s.cancel, cpu);
                 break;
             case Step::Kind::Wait:
                 if (sim_events.try_take(s.event, st.path_ns))

@@ -4,22 +4,40 @@
 #include <algorithm>
 #include <atomic>
 
+#include "core/check.h"
+
 namespace schedkit::sim {
 
+void check_messages(const MessageCounts& c, bool completed) {
+    SCHEDKIT_CHECK(c.consistent(completed),
+                   "a message to a lightweight thread was lost or doubled: sent != delivered + "
+                   "refused + returned + pending, or pending at the end of a completed run");
+}
+
 ThreadDriver::ThreadDriver(const WorkloadSpec& spec, ThreadHost& host)
-    : spec_(spec), host_(host), by_group_(spec.groups.size()), next_rr_(spec.groups.size()) {}
+    : spec_(spec),
+      host_(host),
+      by_group_(spec.groups.size()),
+      next_rr_(spec.groups.size()),
+      next_close_(spec.groups.size()) {}
 
 void ThreadDriver::add(SimTask& st) {
     Thread t;
     t.task = st.index;
-    for (const Poller& p : st.group->pollers)
-        t.next_poll_ns.push_back(host_.host_now() + host_.host_scaled(p.every_ns));
     st.thread = static_cast<int32_t>(threads_.size());
     // Policies treat threads as the runtime marks them (dynamic balances
     // them by the work they do, static returns them home).
     st.task.is_thread = true;
-    by_group_[static_cast<size_t>(st.task.group)].push_back(t.task);
     threads_.push_back(std::move(t));
+    ++unstarted_;
+}
+
+void ThreadDriver::start(SimTask& st) {
+    Thread& t = threads_[static_cast<size_t>(st.thread)];
+    for (const Poller& p : st.group->pollers)
+        t.next_poll_ns.push_back(host_.host_now() + host_.host_scaled(p.every_ns));
+    by_group_[static_cast<size_t>(st.task.group)].push_back(static_cast<uint32_t>(st.thread));
+    --unstarted_;
 }
 
 void ThreadDriver::ordinary_exited(int cpu) {
@@ -27,21 +45,43 @@ void ThreadDriver::ordinary_exited(int cpu) {
         maybe_close(cpu);
 }
 
-// maybe_close() closes every thread once no ordinary task is left and no
-// message is queued or running: nothing can send another one.
+// maybe_close() closes every thread still open (drain) once no ordinary
+// task is left, every thread has started, and no message is queued or
+// running: nothing can send another one.
 void ThreadDriver::maybe_close(int cpu) {
-    if (ordinary_ != 0)
+    if (ordinary_ != 0 || unstarted_ != 0 || final_close_)
         return;
     for (const Thread& t : threads_)
-        if (t.pending > 0 || t.in_message || t.closing)
+        if (t.pending > 0 || t.in_message)
             return;
-    for (Thread& t : threads_) {
-        t.closing = true;
-        if (t.idle) {
-            t.idle = false;
-            ++t.timer_gen;
-            host_.host_wake(host_.host_task(t.task), cpu);
-        }
+    final_close_ = true;
+    for (Thread& t : threads_)
+        if (!t.closing)
+            close_thread(t, false, cpu);
+}
+
+void ThreadDriver::close_thread(Thread& t, bool cancel, int cpu) {
+    t.closing = true;
+    if (cancel) {
+        counts_.returned += t.pending;
+        t.pending = 0;
+    }
+    if (t.idle) {
+        t.idle = false;
+        ++t.timer_gen;
+        host_.host_wake(host_.host_task(t.task), cpu);
+    }
+}
+
+void ThreadDriver::close(int group, int count, bool cancel, int cpu) {
+    const std::vector<uint32_t>& started = by_group_[static_cast<size_t>(group)];
+    uint64_t& next = next_close_[static_cast<size_t>(group)];
+    for (int i = 0; i < count && next < started.size(); ++i) {
+        Thread& t = threads_[started[next++]];
+        if (t.closing)
+            continue;  // closed at the end already (a close step cannot run then)
+        ++counts_.closed;
+        close_thread(t, cancel, cpu);
     }
 }
 
@@ -62,7 +102,7 @@ bool ThreadDriver::advance(int cpu, SimTask& st) {
         if (t.in_message) {
             if (t.step == behavior.size()) {
                 t.in_message = false;
-                ++messages_run_;
+                ++counts_.delivered;
                 maybe_close(cpu);
                 continue;
             }
@@ -74,6 +114,8 @@ bool ThreadDriver::advance(int cpu, SimTask& st) {
                     return true;
             } else if (s.kind == Step::Kind::Send) {
                 send(s.spawn_group, s.spawn_count, cpu);
+            } else if (s.kind == Step::Kind::Close) {
+                close(s.spawn_group, s.spawn_count, s.cancel, cpu);
             }
             continue;
         }
@@ -115,17 +157,23 @@ bool ThreadDriver::advance(int cpu, SimTask& st) {
 
 void ThreadDriver::send(int group, int count, int cpu) {
     const std::vector<uint32_t>& targets = by_group_[static_cast<size_t>(group)];
-    if (targets.empty())
-        return;  // the parser makes this impossible (thread groups have count >= 1)
+    counts_.sent += static_cast<uint64_t>(count);
+    if (targets.empty()) {
+        counts_.refused += static_cast<uint64_t>(count);  // no thread started yet
+        return;
+    }
     for (int i = 0; i < count; ++i) {
         uint64_t& rr = next_rr_[static_cast<size_t>(group)];
-        SimTask& st = host_.host_task(targets[rr++ % targets.size()]);
-        Thread& t = threads_[static_cast<size_t>(st.thread)];
+        Thread& t = threads_[targets[rr++ % targets.size()]];
+        if (t.closing) {
+            ++counts_.refused;
+            continue;
+        }
         ++t.pending;
         if (t.idle) {
             t.idle = false;
             ++t.timer_gen;
-            host_.host_wake(st, cpu);
+            host_.host_wake(host_.host_task(t.task), cpu);
         }
     }
 }
@@ -136,6 +184,15 @@ bool ThreadDriver::timer_fired(SimTask& st, uint16_t gen) {
         return false;
     t.idle = false;
     return true;
+}
+
+MessageCounts ThreadDriver::counts() const {
+    MessageCounts c = counts_;
+    c.threads = threads_.size() - unstarted_;
+    c.pending = 0;
+    for (const Thread& t : threads_)
+        c.pending += t.pending + (t.in_message ? 1 : 0);
+    return c;
 }
 
 }  // namespace schedkit::sim

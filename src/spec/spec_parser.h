@@ -57,7 +57,8 @@ struct SpawnRef {
     size_t step = 0;
     std::string target;
     SourceLoc loc;
-    bool send = false;  // a send step (its target must be a thread group)
+    bool send = false;   // a send or close step (its target must be a thread group)
+    bool close = false;  // a close step
 };
 
 // SpecParser turns a YAML tree into a WorkloadSpec, failing on the first
@@ -105,6 +106,7 @@ class SpecParser {
     void mmpp(const Entry& rates, const Entry* dwell, Arrival& a) const;
     // Lightweight threads (spec_threads.cpp).
     Step send_step(const Entry& e, size_t group, size_t index);
+    Step close_step(const Entry& e, size_t group, size_t index);
     std::vector<Poller> pollers(const Entry& e) const;
     // check_thread_group() checks a group's thread settings (`thread_key`:
     // its `thread` entry or null; `pollers_key` likewise).

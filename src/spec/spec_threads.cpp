@@ -1,5 +1,5 @@
 // spec_threads.cpp: lightweight threads in specs: `thread: true` groups,
-// their pollers, and send steps.
+// their pollers, and send and close steps.
 #include <fmt/format.h>
 
 #include <climits>
@@ -26,6 +26,35 @@ Step SpecParser::send_step(const Entry& e, size_t group, size_t index) {
     }
     if (!named)
         fail(e.value_loc(), "send step has no 'group'", kForm);
+    return s;
+}
+
+Step SpecParser::close_step(const Entry& e, size_t group, size_t index) {
+    constexpr std::string_view kForm = "{group: <thread group>, mode: drain|cancel, count: <n>}";
+    require(e.value, YAML::NodeType::Map, e.value_loc(), "'close'", kForm);
+    Step s;
+    s.kind = Step::Kind::Close;
+    s.loc = e.key_loc();
+    bool named = false;
+    for (const Entry& x : entries(e.value, "a close step", {"group", "mode", "count"})) {
+        if (x.key == "group") {
+            SpawnRef r{group, index, scalar(x, "the name of a thread group"), x.value_loc(), true};
+            r.close = true;
+            spawns_.push_back(std::move(r));
+            named = true;
+        } else if (x.key == "mode") {
+            std::string mode = scalar(x, "drain or cancel");
+            if (mode != "drain" && mode != "cancel")
+                fail(x.value_loc(), fmt::format("unknown close mode '{}'", mode),
+                     "drain (queued messages run, then the thread exits) or cancel (they are "
+                     "handed back)");
+            s.cancel = mode == "cancel";
+        } else {
+            s.spawn_count = static_cast<int>(integer(x, 1, INT_MAX, "an integer >= 1"));
+        }
+    }
+    if (!named)
+        fail(e.value_loc(), "close step has no 'group'", kForm);
     return s;
 }
 
@@ -71,21 +100,20 @@ void SpecParser::check_thread_group(const GroupSpec& g, const Entry* thread_key,
     if (g.count < 1)
         fail(thread_key->key_loc(), fmt::format("thread group '{}' has count 0", g.name),
              "count >= 1 (threads are not spawned: they start with the run)");
-    if (arrival_key)
-        fail(arrival_key->key_loc(), fmt::format("thread group '{}' has an arrival", g.name),
-             "no arrival: threads start at time 0 and live until the other tasks are done");
+    (void)arrival_key;  // threads are created at their arrivals (time 0 by default)
     if (repeat_key)
         fail(repeat_key->key_loc(), fmt::format("thread group '{}' has a repeat", g.name),
              "no repeat: the behavior runs once per message");
     for (const Step& s : g.behavior) {
-        if (s.kind == Step::Kind::Run || s.kind == Step::Kind::Send)
+        if (s.kind == Step::Kind::Run || s.kind == Step::Kind::Send || s.kind == Step::Kind::Close)
             continue;
-        constexpr const char* kNames[] = {"run", "block", "spawn", "exit", "send"};
+        constexpr const char* kNames[] = {"run",  "block", "spawn", "exit",
+                                          "send", "wait",  "notify"};
         auto k = static_cast<size_t>(s.kind);
         fail(s.loc,
              fmt::format("a message of thread group '{}' cannot {}", g.name,
                          k < std::size(kNames) ? kNames[k] : "do this step"),
-             "run and send steps only (a message runs to completion on its thread)");
+             "run, send and close steps only (a message runs to completion on its thread)");
     }
 }
 

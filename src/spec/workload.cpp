@@ -139,7 +139,7 @@ Step SpecParser::spawn_step(const Entry& e, size_t group, size_t index) {
 Step SpecParser::step(const YAML::Node& n, size_t group, size_t index) {
     constexpr std::string_view kForms =
         "one of run: <duration>, block: <duration>, spawn: {...}, send: {...}, "
-        "wait: <event>, notify: <event>, or the word exit";
+        "close: {...}, wait: <event>, notify: <event>, or the word exit";
     Step s;
     s.loc = loc_of(n);
     if (n.IsScalar()) {
@@ -150,13 +150,13 @@ Step SpecParser::step(const YAML::Node& n, size_t group, size_t index) {
     }
     require(n, YAML::NodeType::Map, s.loc, "a step", kForms);
     std::vector<Entry> es =
-        entries(n, "a step", {"run", "block", "spawn", "exit", "send", "wait", "notify"});
+        entries(n, "a step", {"run", "block", "spawn", "exit", "send", "close", "wait", "notify"});
     if (es.empty())
         fail(s.loc, "empty step", kForms);
     if (es.size() > 1)
         fail(es[1].key_loc(),
              fmt::format("step has two kinds ('{}' and '{}')", es[0].key, es[1].key),
-             "exactly one of run, block, spawn, send, exit, wait, notify per step");
+             "exactly one of run, block, spawn, send, close, exit, wait, notify per step");
     const Entry& e = es[0];
     if (e.key == "exit")
         fail(e.key_loc(), "'exit' takes no value", "a bare '- exit' list item");
@@ -164,6 +164,8 @@ Step SpecParser::step(const YAML::Node& n, size_t group, size_t index) {
         return spawn_step(e, group, index);
     if (e.key == "send")
         return send_step(e, group, index);
+    if (e.key == "close")
+        return close_step(e, group, index);
     if (e.key == "wait" || e.key == "notify") {
         constexpr std::string_view kEvent = "an event name of letters, digits, '_' and '-'";
         std::string name = scalar(e, kEvent);
@@ -298,11 +300,15 @@ void SpecParser::resolve_spawns(WorkloadSpec& spec) const {
         auto it = index.find(r.target);
         int target = it == index.end() ? -1 : it->second;
         if (target < 0)
-            fail(r.loc, fmt::format("spawn of undefined group '{}'", r.target),
-                 "the name of a group in this file");
+            fail(
+                r.loc,
+                fmt::format("{} undefined group '{}'", r.close ? "close of" : "spawn of", r.target),
+                "the name of a group in this file");
         bool to_thread = spec.groups[static_cast<size_t>(target)].thread;
         if (r.send && !to_thread)
-            fail(r.loc, fmt::format("send to group '{}', which is not a thread group", r.target),
+            fail(r.loc,
+                 fmt::format("{} group '{}', which is not a thread group",
+                             r.close ? "close of" : "send to", r.target),
                  "the name of a group with thread: true");
         if (!r.send && to_thread)
             fail(r.loc, fmt::format("spawn of thread group '{}'", r.target),

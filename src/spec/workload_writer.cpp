@@ -112,6 +112,11 @@ std::string step_yaml(const WorkloadSpec& spec, const Step& s) {
             return fmt::format("send: {{group: {}{}}}",
                                spec.groups[static_cast<size_t>(s.spawn_group)].name,
                                s.spawn_count != 1 ? fmt::format(", count: {}", s.spawn_count) : "");
+        case Step::Kind::Close:
+            return fmt::format("close: {{group: {}, mode: {}{}}}",
+                               spec.groups[static_cast<size_t>(s.spawn_group)].name,
+                               s.cancel ? "cancel" : "drain",
+                               s.spawn_count != 1 ? fmt::format(", count: {}", s.spawn_count) : "");
         case Step::Kind::Exit:
             return "exit";
         case Step::Kind::Wait:

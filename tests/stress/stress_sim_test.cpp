@@ -3,6 +3,7 @@
 // counts, `make stress` the full ones (SCHEDKIT_STRESS=full).
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <nlohmann/json.hpp>
 #include <random>
 
@@ -134,6 +135,134 @@ TEST(StressSim, Story2ThousandsOfRandomSwitches) {
         });
     }
     EXPECT_GT(placed, 8);
+}
+
+// Story 3: lightweight threads created at random times (Poisson arrivals),
+// sent to by many tasks at random, and closed at random by other tasks,
+// with drain or cancel, under each policy and under random switches: every
+// message is delivered, refused or returned exactly once. The simulator's
+// own accounting is checked (sent == delivered + refused + returned, none
+// pending) and cross-checked against what the run did: the senders' sends
+// are counted here from the spec, and the CPU work of the messages (30 us
+// per message of `t`, 50 us per message of `u`, which `t`'s messages send
+// to) pins down how many of each were delivered: a message lost or run
+// twice changes the work or the count.
+namespace {
+
+Step send_to(int group, int count) {
+    Step s;
+    s.kind = Step::Kind::Send;
+    s.spawn_group = group;
+    s.spawn_count = count;
+    return s;
+}
+
+Step close_of(int group, bool cancel) {
+    Step s;
+    s.kind = Step::Kind::Close;
+    s.spawn_group = group;
+    s.cancel = cancel;
+    return s;
+}
+
+struct Story3Spec {
+    WorkloadSpec w;
+    uint64_t sent_by_senders = 0;  // known from the spec
+    uint64_t sender_work_ns = 0;
+};
+
+Story3Spec story3_spec(uint64_t scale) {
+    const int nt = static_cast<int>(48 * scale), nu = static_cast<int>(8 * scale);
+    const int nsend = static_cast<int>(300 * scale), repeat = 5;
+    // groups: 0 sender, 1 drainer, 2 canceller, 3 t, 4 u
+    Story3Spec s;
+    s.w = spec({group("sender", nsend,
+                      {run(50 * kUs), send_to(3, 3), block(200 * kUs), send_to(4, 1)}, repeat),
+                group("drainer", nt / 2, {close_of(3, false)}),
+                group("canceller", nt / 2 - 2, {close_of(3, true), close_of(4, true)}),
+                group("t", nt, {run(30 * kUs), send_to(4, 1)}), group("u", nu, {run(50 * kUs)})});
+    s.w.groups[0].behavior[2].duration = exp_ns(200 * kUs);
+    s.w.groups[3].thread = true;
+    s.w.groups[4].thread = true;
+    // Spread over about 60 ms: threads appear from the start, senders and
+    // closers all through it.
+    const double per_s = 1e3 / 60;
+    s.w.groups[0].arrival = Arrival{Arrival::Kind::Poisson, 0, nsend * per_s};
+    s.w.groups[1].arrival = Arrival{Arrival::Kind::Poisson, 5 * kMs, nt / 2 * per_s};
+    s.w.groups[2].arrival = Arrival{Arrival::Kind::Poisson, 5 * kMs, nt / 2 * per_s};
+    s.w.groups[3].arrival = Arrival{Arrival::Kind::Poisson, 0, nt * per_s};
+    s.w.groups[4].arrival = Arrival{Arrival::Kind::Poisson, 0, nu * per_s};
+    s.sent_by_senders = static_cast<uint64_t>(nsend) * repeat * 4;
+    s.sender_work_ns = static_cast<uint64_t>(nsend) * repeat * 50 * kUs;
+    return s;
+}
+
+void expect_messages_conserved(const Story3Spec& s, const SimResult& r, const std::string& what) {
+    const MessageCounts& m = r.messages;
+    expect_conserved(r, what);
+    EXPECT_TRUE(m.consistent(true)) << what;
+    EXPECT_EQ(m.pending, 0u) << what;
+    EXPECT_EQ(m.sent, m.delivered + m.refused + m.returned) << what;
+    // Each delivered message of t sent one more to u.
+    auto work_ns = static_cast<uint64_t>(std::llround(r.work_us * 1e3)) - s.sender_work_ns;
+    ASSERT_GE(work_ns, 30 * kUs * m.delivered) << what;
+    uint64_t delivered_u = (work_ns - 30 * kUs * m.delivered) / (20 * kUs);
+    ASSERT_LE(delivered_u, m.delivered) << what;
+    uint64_t delivered_t = m.delivered - delivered_u;
+    EXPECT_EQ(30 * kUs * delivered_t + 50 * kUs * delivered_u, work_ns) << what;
+    EXPECT_EQ(m.sent, s.sent_by_senders + delivered_t) << what;
+    // The run exercised every path.
+    EXPECT_GT(m.refused, 0u) << what;
+    EXPECT_GT(m.returned, 0u) << what;
+    EXPECT_GT(delivered_t, 0u) << what;
+    EXPECT_GT(delivered_u, 0u) << what;
+    // Each closer closes a started, open thread or none (all of u's are
+    // closed long before the last canceller comes).
+    const auto closes = static_cast<uint64_t>(s.w.groups[1].count + 2 * s.w.groups[2].count);
+    EXPECT_GT(m.closed, 0u) << what;
+    EXPECT_LE(m.closed, closes) << what;
+    EXPECT_EQ(m.threads, static_cast<uint64_t>(s.w.groups[3].count + s.w.groups[4].count)) << what;
+}
+
+}  // namespace
+
+TEST(StressSim, Story3ThreadsCreatedSentToAndClosedConcurrently) {
+    Story3Spec s = story3_spec(stress_count(1, 10));
+    const std::vector<std::string> policies = {
+        "static",   "fair:tick_us=200", "steal", "dynamic:period_us=500", "governor:period_us=500",
+        "crossfire"};
+    std::vector<MessageCounts> first;
+    for (const std::string& p : policies) {
+        StressSim sim(s.w, Topology::synthetic(kTopo16), balancer(p));
+        SimResult r = sim.run();
+        expect_messages_conserved(s, r, p);
+        sim.sim.scheduler().check_invariants();
+        first.push_back(r.messages);
+    }
+    // Under random switches among every policy (and one that refuses to
+    // start), several seeds.
+    const std::vector<std::string> switching = {
+        "static", "dynamic:period_us=500",  "fair:tick_us=200",
+        "steal",  "governor:period_us=500", "failing"};
+    const uint64_t rounds = stress_count(4, 20), nswitch = stress_count(100, 1000);
+    std::mt19937_64 rng(23);
+    for (uint64_t round = 0; round < rounds; ++round) {
+        SimConfig cfg;
+        cfg.seed = 100 + round;
+        StressSim sim(s.w, Topology::synthetic(kTopo16), make_policy("fair"), cfg);
+        for (uint64_t i = 0; i < nswitch; ++i)
+            sim.sim.schedule_switch(rng() % (80 * kMs),
+                                    make_policy(switching[rng() % switching.size()]));
+        SimResult r = sim.run();
+        expect_messages_conserved(s, r, "switching round " + std::to_string(round));
+    }
+    // Deterministic: the same seed gives the same accounting.
+    StressSim again(s.w, Topology::synthetic(kTopo16), balancer(policies[0]));
+    SimResult r = again.run();
+    EXPECT_EQ(r.messages.sent, first[0].sent);
+    EXPECT_EQ(r.messages.delivered, first[0].delivered);
+    EXPECT_EQ(r.messages.refused, first[0].refused);
+    EXPECT_EQ(r.messages.returned, first[0].returned);
 }
 
 // Story 5: every CPU balances against every other at once, with pushes
