@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -16,6 +17,18 @@ struct CliResult {
     std::string out;
     std::string err;
 };
+
+// kWorkloads is the folder of the shipped example workload specs.
+inline const std::string kWorkloads = std::string(SCHEDKIT_SOURCE_DIR) + "/examples/workloads/";
+
+// scratch_file() is `name` inside this test process's own temporary
+// folder `prefix`_PID, created on first use.
+inline std::string scratch_file(const std::string& prefix, const std::string& name) {
+    std::filesystem::path dir =
+        std::filesystem::temp_directory_path() / (prefix + "_" + std::to_string(getpid()));
+    std::filesystem::create_directories(dir);
+    return (dir / name).string();
+}
 
 inline std::string slurp(const std::string& path) {
     std::ifstream f(path);

@@ -22,13 +22,6 @@ using schedkit::fair::FairPolicy;
 
 namespace {
 
-SimConfig no_costs() {
-    SimConfig c;
-    c.context_switch_ns = 0;
-    c.migration_cost_ns.fill(0);
-    return c;
-}
-
 GroupSpec weighted(std::string name, int count, std::vector<Step> behavior, uint32_t weight) {
     GroupSpec g = group(std::move(name), count, std::move(behavior));
     g.weight = weight;

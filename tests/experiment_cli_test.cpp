@@ -10,18 +10,15 @@
 #include "cli_runner.h"
 #include "schedkit/experiment.h"
 
+using schedkit::test::kWorkloads;
 using schedkit::test::run_cli;
 using schedkit::test::slurp;
 namespace fs = std::filesystem;
 
 namespace {
 
-const std::string kWorkloads = std::string(SCHEDKIT_SOURCE_DIR) + "/examples/workloads/";
-
 std::string scratch(const std::string& name) {
-    fs::path dir = fs::temp_directory_path() / ("schedkit_exp_cli_" + std::to_string(getpid()));
-    fs::create_directories(dir);
-    return (dir / name).string();
+    return schedkit::test::scratch_file("schedkit_exp_cli", name);
 }
 
 nlohmann::json compare_json(const std::string& spec, int seeds) {

@@ -16,9 +16,8 @@
 namespace schedkit {
 namespace {
 
+using test::kWorkloads;
 using test::run_cli;
-
-const std::string kWorkloads = std::string(SCHEDKIT_SOURCE_DIR) + "/examples/workloads/";
 
 std::vector<std::string> shipped_specs() {
     std::vector<std::string> out;

@@ -13,14 +13,9 @@
 
 namespace schedkit::test {
 
-inline const std::string kWorkloads = std::string(SCHEDKIT_SOURCE_DIR) + "/examples/workloads/";
-
 // scratch() is a path in a per-process directory under the temp directory.
 inline std::string scratch(const std::string& name) {
-    namespace fs = std::filesystem;
-    fs::path dir = fs::temp_directory_path() / ("schedkit_hostile_" + std::to_string(getpid()));
-    fs::create_directories(dir);
-    return (dir / name).string();
+    return scratch_file("schedkit_hostile", name);
 }
 
 inline std::string write_file(const std::string& name, const std::string& text) {

@@ -14,12 +14,12 @@
 namespace schedkit {
 namespace {
 
+using test::kWorkloads;
 using test::run_cli;
 using test::slurp;
 namespace fs = std::filesystem;
 using Json = nlohmann::json;
 
-const std::string kWorkloads = std::string(SCHEDKIT_SOURCE_DIR) + "/examples/workloads/";
 const std::string kTraces = std::string(SCHEDKIT_TEST_DATA) + "/traces/";
 
 std::string tmp(const std::string& name) {

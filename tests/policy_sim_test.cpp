@@ -15,13 +15,6 @@ using namespace schedkit::test;
 
 namespace {
 
-SimConfig no_costs() {
-    SimConfig c;
-    c.context_switch_ns = 0;
-    c.migration_cost_ns.fill(0);
-    return c;
-}
-
 nlohmann::json json_of(const SimResult& r) {
     nlohmann::json j = nlohmann::json::parse(summary_json(r.summary));
     j.erase("events_per_s");

@@ -13,6 +13,7 @@
 
 #include "cli_runner.h"
 
+using schedkit::test::kWorkloads;
 using schedkit::test::run_cli;
 using schedkit::test::slurp;
 namespace fs = std::filesystem;
@@ -20,8 +21,6 @@ namespace fs = std::filesystem;
 namespace {
 
 const std::string kCli = SCHEDKIT_CLI;
-const std::string kWorkloads = std::string(SCHEDKIT_SOURCE_DIR) + "/examples/workloads/";
-
 fs::path scratch() {
     fs::path dir = fs::temp_directory_path() / ("schedkit_progress_" + std::to_string(getpid()));
     fs::create_directories(dir);

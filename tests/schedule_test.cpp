@@ -15,10 +15,10 @@
 namespace schedkit {
 namespace {
 
+using test::kWorkloads;
 using test::run_cli;
 using test::slurp;
 
-const std::string kWorkloads = std::string(SCHEDKIT_SOURCE_DIR) + "/examples/workloads/";
 const std::string kTraces = std::string(SCHEDKIT_TEST_DATA) + "/traces/";
 
 std::string tmp(const std::string& name) {

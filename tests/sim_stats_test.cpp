@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "cli_runner.h"
 #include "schedkit/policy_registry.h"
 #include "schedkit/report.h"
 #include "schedkit/sim.h"
@@ -17,25 +18,6 @@
 
 using namespace schedkit;
 using namespace schedkit::test;
-
-namespace {
-
-SimConfig no_costs(uint64_t quantum_ns = 3 * kMs) {
-    SimConfig c;
-    c.context_switch_ns = 0;
-    c.migration_cost_ns.fill(0);
-    c.quantum_ns = quantum_ns;
-    return c;
-}
-
-std::string slurp(const std::string& path) {
-    std::ifstream f(path);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return ss.str();
-}
-
-}  // namespace
 
 TEST(SimStats, GroupsAndSlowdownHandComputed) {
     // One CPU, FIFO order: short runs [0, 1) ms, long [1, 5) ms.
@@ -71,7 +53,7 @@ TEST(SimStats, SlowdownIsOverSampledDemandNotCosts) {
 TEST(SimStats, SwitchCostIsBusyInTimesAndEnergyAlike) {
     // Two 10 ms tasks round-robin at 3 ms: 8 dispatches, each a switch.
     WorkloadSpec w = spec({group("t", 2, {run(10 * kMs)})});
-    SimConfig cfg = no_costs();
+    SimConfig cfg = no_costs(3 * kMs);
     cfg.context_switch_ns = 2 * kUs;
     SimResult r = Simulator(w, Topology::flat(1), make_static_policy(), cfg).run();
     ASSERT_TRUE(r.completed);
@@ -87,7 +69,7 @@ TEST(SimStats, SwitchCostIsBusyInTimesAndEnergyAlike) {
 TEST(SimStats, SpecCostsReplaceTheConfig) {
     WorkloadSpec w = spec({group("t", 2, {run(10 * kMs)})});
     w.costs.switch_ns = 5 * kUs;
-    SimResult r = Simulator(w, Topology::flat(1), make_static_policy(), no_costs()).run();
+    SimResult r = Simulator(w, Topology::flat(1), make_static_policy(), no_costs(3 * kMs)).run();
     EXPECT_DOUBLE_EQ(r.summary.makespan_us, 20'040.0);  // 8 switches of 5 us
 }
 
@@ -97,10 +79,10 @@ TEST(SimStats, MigrationCostFromSpecIsCharged) {
     WorkloadSpec w = spec({group("io", 8, {run(1 * kMs), block(2 * kMs), run(500 * kUs)}, 2),
                            group("cpu", 3, {run(8 * kMs)})});
     Topology topo = Topology::load("pack:2 core:1 pu:1");
-    SimResult plain = Simulator(w, topo, make_policy("steal"), no_costs()).run();
+    SimResult plain = Simulator(w, topo, make_policy("steal"), no_costs(3 * kMs)).run();
     for (auto& c : w.costs.migration_ns)
         c = 100 * kUs;
-    SimResult costly = Simulator(w, topo, make_policy("steal"), no_costs()).run();
+    SimResult costly = Simulator(w, topo, make_policy("steal"), no_costs(3 * kMs)).run();
     ASSERT_TRUE(costly.completed);
     auto busy = [](const SimResult& r) {
         return r.summary.cpus[0].busy_us + r.summary.cpus[1].busy_us;

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "schedkit/sim.h"
 #include "schedkit/workload.h"
 
 namespace schedkit::test {
@@ -44,6 +45,17 @@ inline WorkloadSpec spec(std::vector<GroupSpec> groups, uint64_t seed = 1) {
 
 constexpr uint64_t kMs = 1'000'000;
 constexpr uint64_t kUs = 1'000;
+
+// no_costs() is a simulator configuration whose context switches and
+// migrations are free, so expected figures can be computed by hand;
+// quantum_ns 0 keeps each policy's own slice.
+inline SimConfig no_costs(uint64_t quantum_ns = 0) {
+    SimConfig c;
+    c.context_switch_ns = 0;
+    c.migration_cost_ns.fill(0);
+    c.quantum_ns = quantum_ns;
+    return c;
+}
 
 // RandomGroupRanges bounds random_groups(). Each range is half-open, as
 // rc::gen::inRange: [min, max).

@@ -10,6 +10,7 @@
 #include <random>
 #include <sstream>
 
+#include "cli_runner.h"
 #include "schedkit/policy_registry.h"
 #include "schedkit/report.h"
 #include "schedkit/sim.h"
@@ -20,21 +21,6 @@ using namespace schedkit;
 using namespace schedkit::test;
 
 namespace {
-
-SimConfig no_costs(uint64_t quantum_ns = 3 * kMs) {
-    SimConfig c;
-    c.context_switch_ns = 0;
-    c.migration_cost_ns.fill(0);
-    c.quantum_ns = quantum_ns;
-    return c;
-}
-
-std::string slurp(const std::string& path) {
-    std::ifstream f(path);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return ss.str();
-}
 
 // Drops the wall-clock fields, the only ones allowed to differ between runs.
 nlohmann::json stable(const RunSummary& s) {
@@ -48,7 +34,7 @@ nlohmann::json stable(const RunSummary& s) {
 
 TEST(Sim, OneCpuTwoTasksRoundRobinAtTheQuantum) {
     WorkloadSpec w = spec({group("t", 2, {run(10 * kMs)})});
-    SimConfig cfg = no_costs();
+    SimConfig cfg = no_costs(3 * kMs);
     cfg.keep_trace = true;
     Simulator sim(w, Topology::flat(1), make_static_policy(), cfg);
     SimResult r = sim.run();
@@ -80,7 +66,7 @@ TEST(Sim, OneCpuTwoTasksRoundRobinAtTheQuantum) {
 
 TEST(Sim, ContextSwitchCostIsPaidPerSwitch) {
     WorkloadSpec w = spec({group("t", 2, {run(10 * kMs)})});
-    SimConfig cfg = no_costs();
+    SimConfig cfg = no_costs(3 * kMs);
     cfg.context_switch_ns = 2 * kUs;
     SimResult r = Simulator(w, Topology::flat(1), make_static_policy(), cfg).run();
     EXPECT_DOUBLE_EQ(r.summary.makespan_us, 20'000 + 8 * 2);
@@ -88,7 +74,7 @@ TEST(Sim, ContextSwitchCostIsPaidPerSwitch) {
 
 TEST(Sim, LoneTaskIsNotPreemptedAtTheQuantum) {
     WorkloadSpec w = spec({group("t", 1, {run(10 * kMs)})});
-    SimResult r = Simulator(w, Topology::flat(1), make_static_policy(), no_costs()).run();
+    SimResult r = Simulator(w, Topology::flat(1), make_static_policy(), no_costs(3 * kMs)).run();
     EXPECT_DOUBLE_EQ(r.summary.makespan_us, 10'000);
     EXPECT_EQ(r.summary.context_switches, 1u);
 }
@@ -96,7 +82,7 @@ TEST(Sim, LoneTaskIsNotPreemptedAtTheQuantum) {
 TEST(Sim, BlockedTaskLeavesTheCpuIdle) {
     // run 1 ms, block 5 ms, run 1 ms: 7 ms, 2 ms busy, 5 ms idle.
     WorkloadSpec w = spec({group("io", 1, {run(kMs), block(5 * kMs), run(kMs)})});
-    SimResult r = Simulator(w, Topology::flat(1), make_static_policy(), no_costs()).run();
+    SimResult r = Simulator(w, Topology::flat(1), make_static_policy(), no_costs(3 * kMs)).run();
     EXPECT_DOUBLE_EQ(r.summary.makespan_us, 7'000);
     EXPECT_DOUBLE_EQ(r.summary.cpus[0].busy_us, 2'000);
     EXPECT_DOUBLE_EQ(r.summary.cpus[0].idle_us, 5'000);
@@ -107,7 +93,7 @@ TEST(Sim, ForkJoinWaitsForChildren) {
     // Parent runs 1 ms, spawns 2 children of 4 ms on 2 CPUs, joins, runs 1 ms.
     WorkloadSpec w = spec({group("parent", 1, {run(kMs), spawn(1, 2, true), run(kMs)}),
                            group("child", 0, {run(4 * kMs)})});
-    SimResult r = Simulator(w, Topology::flat(2), make_static_policy(), no_costs()).run();
+    SimResult r = Simulator(w, Topology::flat(2), make_static_policy(), no_costs(3 * kMs)).run();
     ASSERT_TRUE(r.completed);
     EXPECT_EQ(r.summary.spawned, 3u);
     EXPECT_EQ(r.summary.completed, 3u);
@@ -116,14 +102,14 @@ TEST(Sim, ForkJoinWaitsForChildren) {
 
 TEST(Sim, RepeatRunsTheBehaviorAgain) {
     WorkloadSpec w = spec({group("r", 1, {run(kMs), block(kMs)}, 3)});
-    SimResult r = Simulator(w, Topology::flat(1), make_static_policy(), no_costs()).run();
+    SimResult r = Simulator(w, Topology::flat(1), make_static_policy(), no_costs(3 * kMs)).run();
     EXPECT_DOUBLE_EQ(r.summary.makespan_us, 6'000);  // exits after the third block
     EXPECT_DOUBLE_EQ(r.summary.cpus[0].busy_us, 3'000);
 }
 
 TEST(Sim, UntilStopsTheRunWithoutLosingTasks) {
     WorkloadSpec w = spec({group("t", 4, {run(10 * kMs)})});
-    SimConfig cfg = no_costs();
+    SimConfig cfg = no_costs(3 * kMs);
     cfg.until_ns = 5 * kMs;
     SimResult r = Simulator(w, Topology::flat(2), make_static_policy(), cfg).run();
     EXPECT_FALSE(r.completed);
@@ -174,7 +160,7 @@ TEST(Sim, AllBlockedCpuIsIdleAndRunCompletes) {
                            group("worker", 1, {run(15 * kMs)})});
     w.groups[0].affinity = CpuSet::parse("0");
     w.groups[1].affinity = CpuSet::parse("1");
-    SimResult r = Simulator(w, Topology::flat(2), make_static_policy(), no_costs()).run();
+    SimResult r = Simulator(w, Topology::flat(2), make_static_policy(), no_costs(3 * kMs)).run();
     ASSERT_TRUE(r.completed);
     EXPECT_EQ(r.summary.completed, 3u);
     EXPECT_GT(r.summary.cpus[0].idle_us, 19'000);

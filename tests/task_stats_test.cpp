@@ -21,9 +21,8 @@ namespace {
 using test::block;
 using test::group;
 using test::kMs;
+using test::kWorkloads;
 using test::run;
-
-const std::string kWorkloads = std::string(SCHEDKIT_SOURCE_DIR) + "/examples/workloads/";
 
 struct Outcome {
     SimResult result;

@@ -9,20 +9,16 @@
 #include <sstream>
 #include <string>
 
+#include "cli_runner.h"
 #include "schedkit/error.h"
 #include "schedkit/trace.h"
 
 namespace schedkit {
 namespace {
 
-const std::string kDir = std::string(SCHEDKIT_TEST_DATA) + "/traces/";
+using test::slurp;
 
-std::string slurp(const std::string& path) {
-    std::ifstream f(path, std::ios::binary);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return ss.str();
-}
+const std::string kDir = std::string(SCHEDKIT_TEST_DATA) + "/traces/";
 
 // Totals is tid -> CPU ns, plus the thread count.
 using Totals = std::map<int, uint64_t>;

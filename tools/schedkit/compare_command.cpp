@@ -65,16 +65,9 @@ int run_compare(const CompareArgs& args) {
     for (size_t i = 0; i < policies.size() && !interrupted(); ++i) {
         const std::string& p = policies[i];
         progress.stage(i, policies.size(), p);
-        SimConfig cfg;
-        cfg.seed = w.seed;
-        cfg.until_ns = w.until_ns;
-        cfg.quantum_ns = w.quantum_ns;
-        cfg.warmup_ns = w.warmup_ns;
+        SimConfig cfg = sim_config(w);
         cfg.progress = progress.callback();
         cfg.stop = interrupt_flag();
-        cfg.max_tasks = w.budget.max_tasks;
-        cfg.max_events = w.budget.max_events;
-        cfg.max_time_ns = w.budget.max_time_ns;
         SimResult r = Simulator(w.spec, w.topo, make_policy(p, "--policies"), cfg).run();
         const RunSummary& s = r.summary;
         if (bound < 0)

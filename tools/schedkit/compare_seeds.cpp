@@ -36,7 +36,7 @@ int run_compare_seeds(const LoadedWorkload& w, const std::vector<std::string>& p
     GridProgress progress(progress_flags, "compare " + w.spec.name);
     install_interrupt_handlers();
     GridOptions options;
-    options.config = sim_config(w, flags);
+    options.config = sim_config(w);
     options.jobs = flags.jobs;
     options.stop = interrupt_flag();
     options.on_done = [&](size_t done, size_t total, const GridRun& r) {

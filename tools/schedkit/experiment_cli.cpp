@@ -30,19 +30,6 @@ std::vector<uint64_t> seed_list(const LoadedWorkload& w, int n) {
     return out;
 }
 
-SimConfig sim_config(const LoadedWorkload& w, const ExperimentFlags& flags) {
-    SimConfig cfg;
-    cfg.until_ns = w.until_ns;
-    cfg.quantum_ns = w.quantum_ns;
-    // The budgets bound every run of a grid as they bound one `sim`.
-    cfg.max_tasks = w.budget.max_tasks;
-    cfg.max_events = w.budget.max_events;
-    cfg.max_time_ns = w.budget.max_time_ns;
-    cfg.warmup_ns = w.warmup_ns;
-    (void)flags;
-    return cfg;
-}
-
 std::vector<std::pair<std::string, std::string>> csv_run_row(
     const std::vector<std::pair<std::string, std::string>>& keys, const GridRun& run,
     const LoadedWorkload& w) {

@@ -28,9 +28,6 @@ struct ExperimentFlags {
 // the spec's) and the next n-1 integers.
 std::vector<uint64_t> seed_list(const LoadedWorkload& w, int n);
 
-// sim_config() is the SimConfig every run of an experiment starts from.
-SimConfig sim_config(const LoadedWorkload& w, const ExperimentFlags& flags);
-
 // csv_run_row() is the CSV row of one run: `keys` (e.g. the sweep's
 // parameters) then policy, seed, completed, interrupted and its figures.
 std::vector<std::pair<std::string, std::string>> csv_run_row(

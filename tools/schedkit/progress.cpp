@@ -158,4 +158,12 @@ int interrupted_status() {
     return 128 + (sig != 0 ? sig : SIGINT);
 }
 
+int interrupted_run(const char* what, double makespan_us) {
+    fmt::print(stderr,
+               "schedkit: interrupted at virtual time {:.3f} ms; the summary covers the {} so "
+               "far (\"interrupted\": true)\n",
+               makespan_us / 1e3, what);
+    return interrupted_status();
+}
+
 }  // namespace schedkit::cli

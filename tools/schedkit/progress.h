@@ -69,5 +69,9 @@ bool interrupted();
 // interrupted_status() is the exit status of an interrupted command: 128 +
 // the signal number (130 for SIGINT, 143 for SIGTERM), as a shell reports.
 int interrupted_status();
+// interrupted_run() says on stderr where an interrupted simulation of
+// `what` ("run", "replay") stopped in virtual time and returns
+// interrupted_status().
+int interrupted_run(const char* what, double makespan_us);
 
 }  // namespace schedkit::cli

@@ -69,19 +69,11 @@ int run_replay(const ReplayArgs& given) {
     if (args.policy != "as-traced")
         make_policy(args.policy, "--policy");  // bad flags before reading the trace
     out.check();                               // a bad path fails before the run
-    if (!flags.record.empty())
-        OutputFile::check(flags.record, "--record-schedule");
-    ScheduleRecorder recorded(ScheduleHeader{
-        "replay", args.trace_path, args.policy, {}, args.topology, "", "", "", args.filter});
-    std::optional<ScheduleChecker> checker;
-    SimListeners listeners;
-    if (replay) {
-        checker.emplace(*replay, flags.replay);
-        listeners.add(&*checker);
-    }
-    if (!flags.record.empty())
-        listeners.add(&recorded);
-    opts.listener = &listeners;
+    ScheduleSession schedule(
+        flags, std::move(replay),
+        ScheduleHeader{
+            "replay", args.trace_path, args.policy, {}, args.topology, "", "", "", args.filter});
+    opts.listener = schedule.listener();
     Trace trace = read_trace_file(args.trace_path);
     Progress progress(given.progress,
                       "replay " + trace.name.substr(trace.name.find_last_of('/') + 1));
@@ -90,10 +82,7 @@ int run_replay(const ReplayArgs& given) {
     std::unique_ptr<TraceReplay> rp = replay_trace(trace, opts);
     progress.finish();
     SimResult& r = rp->result;
-    if (checker && !r.interrupted)
-        checker->finish();  // a schedule that does not fit: an error, and no output files
-    if (!flags.record.empty())
-        write_output_atomically(flags.record, recorded.text());
+    schedule.finish(r.interrupted);
     if (!out.trace_path.empty())
         rp->sim->recorder().write_trace(
             out.trace_path, fmt::format("schedkit replay {} ({}, {})", rp->imported.spec.name,
@@ -124,14 +113,7 @@ int run_replay(const ReplayArgs& given) {
         static_cast<double>(simulated) / 1e6,
         static_cast<double>(traced_end - trace.start_ns) / 1e6, r.summary.makespan_us / 1e3);
     out.emit(result, table, "run");
-    if (r.interrupted) {
-        fmt::print(stderr,
-                   "schedkit: interrupted at virtual time {:.3f} ms; the summary covers the replay "
-                   "so far (\"interrupted\": true)\n",
-                   r.summary.makespan_us / 1e3);
-        return interrupted_status();
-    }
-    return 0;
+    return r.interrupted ? interrupted_run("replay", r.summary.makespan_us) : 0;
 }
 
 }  // namespace

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include "schedkit/error.h"
+#include "schedkit/output_file.h"
+#include "workload_args.h"
 
 namespace schedkit::cli {
 
@@ -23,6 +25,26 @@ std::optional<Schedule> ScheduleFlags::load(const std::string& command) const {
             "{}: recorded by 'schedkit {}'; expected a schedule recorded by 'schedkit {}'", replay,
             s.header.command, command));
     return s;
+}
+
+ScheduleSession::ScheduleSession(const ScheduleFlags& flags, std::optional<Schedule> replay,
+                                 ScheduleHeader header)
+    : record_path_(flags.record), replay_(std::move(replay)), recorder_(std::move(header)) {
+    if (!record_path_.empty()) {
+        OutputFile::check(record_path_, "--record-schedule");
+        listeners_.add(&recorder_);
+    }
+    if (replay_) {
+        checker_.emplace(*replay_, flags.replay);
+        listeners_.add(&*checker_);
+    }
+}
+
+void ScheduleSession::finish(bool interrupted) {
+    if (checker_ && !interrupted)
+        checker_->finish();  // a schedule that does not fit: an error, and no output files
+    if (!record_path_.empty())
+        write_output_atomically(record_path_, recorder_.text());
 }
 
 }  // namespace schedkit::cli

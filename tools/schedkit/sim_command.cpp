@@ -40,59 +40,33 @@ int run_sim(const SimArgs& sim_args) {
     LoadedWorkload w = load(args);
     const OutputFlags& out = sim_args.output;
     out.check();  // fail now, not after the run
-    if (!flags.record.empty())
-        OutputFile::check(flags.record, "--record-schedule");
-    ScheduleRecorder recorded(
+    ScheduleSession schedule(
+        flags, std::move(replay),
         ScheduleHeader{"sim", args.spec_path, args.policy, args.switches,
                        !args.topology.empty() ? args.topology : w.spec.topology.value_or("host"),
                        args.seed, args.quantum, args.until, ""});
-    std::optional<ScheduleChecker> checker;
-    SimListeners listeners;
-    if (replay) {
-        checker.emplace(*replay, flags.replay);
-        listeners.add(&*checker);
-    }
-    if (!flags.record.empty())
-        listeners.add(&recorded);
-    SimConfig cfg;
-    cfg.seed = w.seed;
-    cfg.until_ns = w.until_ns;
-    cfg.quantum_ns = w.quantum_ns;
-    cfg.max_tasks = w.budget.max_tasks;
-    cfg.max_events = w.budget.max_events;
-    cfg.max_time_ns = w.budget.max_time_ns;
+    SimConfig cfg = sim_config(w);
     cfg.keep_trace = !out.trace_path.empty();
     cfg.keep_task_stats = out.per_task;
-    cfg.warmup_ns = w.warmup_ns;
     Progress progress(sim_args.progress, "sim " + w.spec.name);
     cfg.progress = progress.callback();
     cfg.stop = interrupt_flag();
     install_interrupt_handlers();
-    cfg.listener = &listeners;
+    cfg.listener = schedule.listener();
     Simulator sim(w.spec, w.topo, make_policy(args.policy), cfg);
     for (const PolicySwitch& s : w.switches)
         sim.schedule_switch(s.at_ns, make_policy(s.policy));
     SimResult r = sim.run();
     progress.finish();
     sim.clear_listener();
-    if (checker)
-        checker->finish();  // a schedule that does not fit: an error, and no output files
-    if (!flags.record.empty())
-        write_output_atomically(flags.record, recorded.text());
+    schedule.finish(r.interrupted);
     if (!out.trace_path.empty())
         sim.recorder().write_trace(
             out.trace_path, fmt::format("schedkit sim {} ({}, {})", w.spec.name, r.summary.policy,
                                         r.summary.topology));
     out.emit(summary_result(r.summary), summary_table(r.summary) + "\n", "run");
     warn_refused_switches(r.summary);
-    if (r.interrupted) {
-        fmt::print(stderr,
-                   "schedkit: interrupted at virtual time {:.3f} ms; the summary covers the run "
-                   "so far (\"interrupted\": true)\n",
-                   r.summary.makespan_us / 1e3);
-        return interrupted_status();
-    }
-    return 0;
+    return r.interrupted ? interrupted_run("run", r.summary.makespan_us) : 0;
 }
 
 }  // namespace

@@ -82,7 +82,7 @@ int run_sweep(const SweepArgs& a) {
     GridProgress progress(a.progress, "sweep " + w.spec.name);
     install_interrupt_handlers();
     GridOptions options;
-    options.config = sim_config(w, a.experiment);
+    options.config = sim_config(w);
     options.jobs = a.experiment.jobs;
     options.stop = interrupt_flag();
     options.on_done = [&](size_t done, size_t total, const GridRun& r) {

@@ -198,4 +198,16 @@ void write_output_atomically(const std::string& path, const std::string& text) {
     write_output_file(path, text, "output");
 }
 
+SimConfig sim_config(const LoadedWorkload& w) {
+    SimConfig cfg;
+    cfg.seed = w.seed;
+    cfg.until_ns = w.until_ns;
+    cfg.quantum_ns = w.quantum_ns;
+    cfg.warmup_ns = w.warmup_ns;
+    cfg.max_tasks = w.budget.max_tasks;
+    cfg.max_events = w.budget.max_events;
+    cfg.max_time_ns = w.budget.max_time_ns;
+    return cfg;
+}
+
 }  // namespace schedkit::cli

@@ -11,6 +11,7 @@
 #include "schedkit/policy.h"
 #include "schedkit/report.h"
 #include "schedkit/runtime_workload.h"
+#include "schedkit/sim.h"
 #include "schedkit/topology.h"
 #include "schedkit/workload.h"
 
@@ -71,6 +72,10 @@ struct LoadedWorkload {
 // cost flags replace the spec's `costs:` entries they name.
 // Throws InputError on any bad input.
 LoadedWorkload load(const WorkloadArgs& args);
+
+// sim_config() is the simulator configuration a loaded workload asks for:
+// its seed, --until, --quantum, --warmup and budgets.
+SimConfig sim_config(const LoadedWorkload& w);
 
 // warn_refused_switches() says on stderr, one line each, which policy
 // switches of a run were refused (the table and JSON list them too).
