@@ -21,6 +21,7 @@ namespace {
 using test::expect_rejected;
 using test::kWorkloads;
 using test::run_cli;
+using test::write_file;
 
 const std::string kIo = kWorkloads + "io.yaml";
 const std::string kFour = " --topology 'pack:1 core:4 pu:1'";
@@ -57,6 +58,29 @@ TEST(HostileFlags, QuantumMustExceedTheSwitchCost) {
         expect_rejected("sim " + kIo + " --quantum " + q, "context switch");
     expect_rejected("sim " + kIo + " --policy fair:quantum_us=1", "quantum_us");
     auto r = run_cli("sim " + kIo + " --quantum 3us --until 5ms --json");
+    EXPECT_EQ(r.status, 0) << r.err;
+}
+
+// The quantum is checked against the switch cost the run pays: --switch-cost
+// or the spec's `costs: switch:` when set, not the 2 us default.
+TEST(HostileFlags, QuantumMustExceedTheConfiguredSwitchCost) {
+    const std::string cost = " --switch-cost 50us";
+    expect_rejected("sim " + kIo + cost + " --quantum 40us", "50000 ns a context switch");
+    expect_rejected("sim " + kIo + cost + " --quantum 50us", "--switch-cost");
+    expect_rejected("sim " + kIo + cost + " --policy fair:quantum_us=50", "fair:quantum_us=50");
+    expect_rejected("sim " + kIo + cost + " --switch 1ms=steal:quantum_us=20", "--switch");
+    expect_rejected("compare " + kIo + cost + " --policies static,fair:quantum_us=30",
+                    "--policies");
+    std::string spec = write_file("costly.yaml", test::slurp(kIo) + "costs:\n  switch: 5ms\n");
+    expect_rejected("sim " + spec + " --quantum 4ms", "costs: switch:");
+    expect_rejected("sim " + spec, "--policy 'static'");  // its 3 ms quantum is all switch
+    // Above the cost it runs; --quantum replaces a policy's own quantum.
+    for (const std::string& ok : {cost + " --quantum 51us", cost + " --policy fair:quantum_us=60",
+                                  cost + " --quantum 60us --policy fair:quantum_us=3"}) {
+        auto r = run_cli("sim " + kIo + ok + " --until 5ms --json");
+        EXPECT_EQ(r.status, 0) << ok << ": " << r.err;
+    }
+    auto r = run_cli("sim " + spec + " --quantum 6ms --until 50ms --json");
     EXPECT_EQ(r.status, 0) << r.err;
 }
 

@@ -125,24 +125,43 @@ TEST(Plugin, RefusedStartKeepsThePreviousPolicyInTheSimulator) {
     EXPECT_TRUE(unload_plugin("refuse-start"));
 }
 
-TEST(Plugin, ThrowingHookIsIsolatedAndLosesNothingInTheSimulator) {
+// A hook that throws isolates the plug-in and puts back the policy it
+// replaced: the run finishes under that one, the switch log says why.
+TEST(Plugin, ThrowingHookIsIsolatedAndThePreviousPolicyRestoredInTheSimulator) {
     load_plugin(SCHEDKIT_PLUGIN_THROWING_HOOK);
     WorkloadSpec w = mixed();
     for (const char* p :
          {"throwing-hook:after=20", "throwing-hook:after=1000000,tick_throws=true"}) {
-        Simulator sim(w, Topology::flat(4), make_policy("fair"));
+        Simulator sim(w, Topology::flat(4), make_policy("steal"));
         sim.schedule_switch(2 * kMs, make_policy(p));
         SimResult r = sim.run();
         expect_conserved(r, p);
-        auto stats = nlohmann::json::parse(r.summary.policy_stats_json);
-        EXPECT_EQ(stats["isolated"], true) << p;
-        std::string err = stats["error"];
-        EXPECT_NE(err.find(std::string(p).find("tick") != std::string::npos
+        EXPECT_EQ(r.summary.policy, "steal") << p;  // the one active at the end
+        auto log = nlohmann::json::parse(r.summary.extra_json)["policy_switches"];
+        ASSERT_EQ(log.size(), 2u) << log.dump();
+        EXPECT_EQ(log[0]["to"], "throwing-hook");
+        EXPECT_EQ(log[1]["from"], "throwing-hook");
+        EXPECT_EQ(log[1]["to"], "steal");
+        EXPECT_EQ(log[1]["ok"], true);
+        EXPECT_GE(log[1]["at_us"].get<double>(), log[0]["at_us"].get<double>());
+        std::string why = log[1]["restored"];
+        EXPECT_NE(why.find(std::string(p).find("tick") != std::string::npos
                                ? "hook tick failed: throwing-hook tick broke"
                                : "hook select_cpu failed: throwing-hook select_cpu gave up"),
                   std::string::npos)
-            << err;
+            << why;
     }
+    // Begun under the plug-in, there is nothing to put back: it stays
+    // isolated (tasks stay where they ran) and the run still ends.
+    Simulator sim(w, Topology::flat(4), make_policy("throwing-hook:after=10"));
+    SimResult r = sim.run();
+    expect_conserved(r, "no previous policy");
+    auto stats = nlohmann::json::parse(r.summary.policy_stats_json);
+    EXPECT_EQ(stats["isolated"], true);
+    auto log = nlohmann::json::parse(r.summary.extra_json)["policy_switches"];
+    ASSERT_EQ(log.size(), 1u);
+    EXPECT_EQ(log[0]["ok"], false);
+    EXPECT_NE(log[0]["error"].get<std::string>().find("no previous policy"), std::string::npos);
     EXPECT_TRUE(unload_plugin("throwing-hook"));
 }
 
@@ -184,11 +203,24 @@ TEST(Plugin, LoadsRunsAndUnloadsInTheRuntime) {
         SwitchResult from_task =
             rt.spawn([&]() -> Job<SwitchResult> { co_return rt.set_policy("static"); }).get();
         EXPECT_TRUE(from_task.ok);
-        r = rt.set_policy("throwing-hook:after=5,tick_throws=true");
-        ASSERT_TRUE(r.ok) << r.error;
-        EXPECT_TRUE(progress());  // isolated, still placing tasks
+        // A throwing hook isolates the plug-in and puts back the previous
+        // policy (static here), once for each hook that can fail.
+        for (const char* p :
+             {"throwing-hook:after=5", "throwing-hook:after=1000000,tick_throws=true"}) {
+            r = rt.set_policy(p);
+            ASSERT_TRUE(r.ok) << r.error;
+            EXPECT_TRUE(wait_until([&] { return rt.policy_name() == "static"; })) << p;
+            EXPECT_TRUE(progress()) << p;
+        }
         auto stats = nlohmann::json::parse(rt.stats().json());
-        EXPECT_EQ(stats["policy_stats"]["isolated"], true);
+        auto log = stats["policy_switches"];
+        ASSERT_GE(log.size(), 2u);
+        auto last = log[log.size() - 1];
+        EXPECT_EQ(last["from"], "throwing-hook");
+        EXPECT_EQ(last["to"], "static");
+        EXPECT_EQ(last["ok"], true);
+        EXPECT_NE(last["restored"].get<std::string>().find("hook tick failed"), std::string::npos)
+            << last.dump();
         EXPECT_TRUE(rt.unload_plugin("wrr"));
         EXPECT_THROW(rt.set_policy("wrr"), InputError);
         ASSERT_TRUE(rt.set_policy("fair").ok);

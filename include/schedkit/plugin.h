@@ -104,7 +104,7 @@ typedef struct sk_error {
  * may be NULL. Each returns 0 on success; non-zero (with err->message set)
  * reports a failure: from create() or start() the policy is refused and the
  * previous one keeps running; from any other hook the plug-in is isolated
- * (docs/plugins.md). */
+ * and the policy it replaced is put back (docs/plugins.md). */
 typedef struct sk_policy_def {
     uint32_t abi_version; /* SCHEDKIT_PLUGIN_ABI_VERSION it was built with */
     uint32_t struct_size; /* sizeof(sk_policy_def) it was built with */

@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -82,6 +83,19 @@ struct SwitchResult {
     bool ok = true;
     std::string error;  // why the new policy refused to start
 };
+
+// PolicyRestore reports what Scheduler::restore_failed_policy() did.
+struct PolicyRestore {
+    std::string from;     // the policy that failed
+    std::string to;       // the one put back ("" when there was none to put back)
+    std::string why;      // the failure, as the policy reported it
+    SwitchResult result;  // the switch back
+};
+
+// restore_log_entry() is the `policy_switches` JSON item both executors log
+// for a restore: at_us, from, to, ok, `restored` (the failure) and, when
+// nothing could be put back, error.
+std::string restore_log_entry(const PolicyRestore& r, uint64_t now_ns);
 
 // Scheduler is the core: it owns the run queues and carries out the
 // operations a policy decides. It enforces the invariants (a task is on at
@@ -247,6 +261,19 @@ class Scheduler {
     // Tasks are untouched.
     SwitchResult switch_policy(std::unique_ptr<Policy> next, uint64_t now_ns);
 
+    // A policy that can no longer decide (a plug-in whose hook failed: it
+    // isolates itself first) calls policy_failed(); the policy it replaced,
+    // kept stopped since that switch, is then put back. Any hook on any CPU
+    // may call it; a report from a policy no longer active is ignored.
+    // restore_pending() is the executors' cheap check (a relaxed load);
+    // restore_failed_policy() switches back (from where set_policy() would
+    // be called: never from a hook or a balancing pass) and says what it did,
+    // or nullopt when nothing failed. With no previous policy (the run began
+    // with the failed one) it stays active, isolated. docs/plugins.md.
+    void policy_failed(const Policy& p, std::string why);
+    bool restore_pending() const { return restore_pending_.load(std::memory_order_relaxed); }
+    std::optional<PolicyRestore> restore_failed_policy(uint64_t now_ns);
+
     // close_arrivals() tells the core no task will be spawned any more, so an
     // empty CPU with nothing alive can report Eof.
     void close_arrivals() { arrivals_closed_.store(true, std::memory_order_release); }
@@ -325,6 +352,13 @@ class Scheduler {
     std::vector<std::unique_ptr<RunQueue>> rqs_;
     std::atomic<Policy*> policy_;
     std::function<void(Policy*)> retire_;
+    // The last policy a switch replaced (stopped), kept to be put back if the
+    // active one fails; retired by the next switch. Switching thread only.
+    Policy* previous_ = nullptr;
+    std::mutex failed_mu_;            // guards failed_ and failed_why_ with the publish
+    const Policy* failed_ = nullptr;  // the active policy, once it reported failure
+    std::string failed_why_;
+    std::atomic<bool> restore_pending_{false};
     SchedObserver* observer_ = nullptr;
     ExecutorHooks* executor_ = nullptr;
     std::atomic<bool> balancing_paused_{false};

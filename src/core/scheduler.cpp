@@ -76,6 +76,7 @@ Scheduler::~Scheduler() {
     Policy* p = policy_.exchange(nullptr);
     p->stop(*this, 0);
     delete p;
+    delete previous_;  // stopped when it was replaced
 }
 
 int Scheduler::checked_cpu(const Task& t, int cpu) const {

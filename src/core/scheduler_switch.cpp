@@ -40,7 +40,17 @@ SwitchResult Scheduler::switch_policy(std::unique_ptr<Policy> next, uint64_t now
         return SwitchResult{false, e.what()};
     }
     Policy* now_active = next.release();
-    policy_.store(now_active, std::memory_order_release);
+    bool old_failed;
+    {
+        // Under failed_mu_ with the publish: a failure reported by `old`
+        // from here on is ignored (it is no longer active).
+        std::lock_guard g(failed_mu_);
+        old_failed = failed_ == old;
+        failed_ = nullptr;
+        failed_why_.clear();
+        restore_pending_.store(false, std::memory_order_relaxed);
+        policy_.store(now_active, std::memory_order_release);
+    }
     // Hand each queue's ordering to the new policy (or back to list order)
     // under that queue's lock, so no enqueue, dequeue or pick sees half of
     // it; until then the old policy, not yet retired, keeps ordering it.
@@ -59,7 +69,13 @@ SwitchResult Scheduler::switch_policy(std::unique_ptr<Policy> next, uint64_t now
         if (order != nullptr)
             order->take_queue(r, now_ns);
     }
-    retire_(old);
+    // Keep `old` to be put back should the new policy fail (unless `old` is
+    // the failure); the one kept before goes now.
+    Policy* gone = old;
+    if (!old_failed)
+        std::swap(gone, previous_);
+    if (gone != nullptr)
+        retire_(gone);
     switches_.fetch_add(1, std::memory_order_relaxed);
     balancing_paused_.store(false, std::memory_order_release);
     // Kick idle CPUs that have queued work (the new policy may have moved

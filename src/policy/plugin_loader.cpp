@@ -139,8 +139,10 @@ sk_task view_of(const Task& t) {
 // PluginPolicy runs a plug-in's hooks. A hook that fails (returns an error:
 // the C++ wrapper turns exceptions into errors) isolates the plug-in: its
 // hooks are not called again, tasks are placed where they last ran (no
-// migration, nothing lost), and the error is printed once and kept in
-// stats_json(). create() or start() failing refuses the policy instead.
+// migration, nothing lost), the error is printed once and kept in
+// stats_json(), and the scheduler is told (policy_failed), so that the
+// executor puts the previous policy back. create() or start() failing
+// refuses the policy instead.
 class PluginPolicy final : public Policy {
   public:
     PluginPolicy(std::shared_ptr<PluginLibrary> lib, const PolicyOptions& opts)
@@ -176,7 +178,8 @@ class PluginPolicy final : public Policy {
     std::string name() const override { return def_.name; }
 
     void start(Scheduler& sched, uint64_t now) override {
-        if (def_.start == nullptr)
+        sched_.store(&sched, std::memory_order_relaxed);  // published with the policy
+        if (def_.start == nullptr || isolated())
             return;
         sk_host host = make_host(sched);
         sk_error err{};
@@ -268,15 +271,22 @@ class PluginPolicy final : public Policy {
     }
     bool isolated() const { return isolated_.load(std::memory_order_acquire); }
     void isolate(const char* hook, const sk_error& err) {
-        std::lock_guard g(mu_);
-        if (isolated_.load(std::memory_order_relaxed))
-            return;
-        error_ = fmt::format("hook {} failed: {}", hook, message(err));
-        isolated_.store(true, std::memory_order_release);
+        std::string why;
+        {
+            std::lock_guard g(mu_);
+            if (isolated_.load(std::memory_order_relaxed))
+                return;
+            error_ = fmt::format("hook {} failed: {}", hook, message(err));
+            isolated_.store(true, std::memory_order_release);
+            why = fmt::format("plug-in policy '{}' ({}) isolated: {}", def_.name, lib_->path(),
+                              error_);
+        }
         std::fprintf(stderr,
-                     "schedkit: plug-in policy '%s' (%s) isolated: %s; its hooks are no longer "
-                     "called, tasks stay on the CPU they last ran on until the next switch\n",
-                     def_.name, lib_->path().c_str(), error_.c_str());
+                     "schedkit: %s; its hooks are no longer called, tasks stay on the CPU they "
+                     "last ran on until the previous policy is put back\n",
+                     why.c_str());
+        if (Scheduler* s = sched_.load(std::memory_order_relaxed))
+            s->policy_failed(*this, std::move(why));
     }
     static int fallback_cpu(const Scheduler& sched, const Task& task) {
         int c = task_cpu_hint(task);
@@ -291,7 +301,8 @@ class PluginPolicy final : public Policy {
     const sk_policy_def& def_;
     void* self_ = nullptr;
     std::atomic<bool> isolated_{false};
-    mutable std::mutex mu_;  // guards error_
+    std::atomic<Scheduler*> sched_{nullptr};  // set by start(), before any other hook
+    mutable std::mutex mu_;                   // guards error_
     std::string error_;
 };
 

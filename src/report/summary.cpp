@@ -368,6 +368,8 @@ std::string summary_table(const RunSummary& s) {
                         ? "done"
                         : "REFUSED, " + sw.value("from", std::string("?")) + " went on (" +
                               sw.value("error", std::string("no reason given")) + ")";
+            if (sw.contains("restored"))  // put back after the active policy failed
+                what += ", after " + sw.value("restored", std::string("a failure"));
             line("policy sw", what);
         }
     line("wait", percentiles_line(s.wait_us));

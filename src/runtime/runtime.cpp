@@ -469,6 +469,20 @@ SwitchResult RuntimeCore::set_policy(std::unique_ptr<Policy> next) {
     return r;
 }
 
+void RuntimeCore::restore_failed_policy() {
+    std::unique_lock g(switch_mu_, std::try_to_lock);
+    if (!g.owns_lock())
+        return;
+    RcuThreadScope scope;  // the retire hook calls call_rcu
+    uint64_t now = now_ns();
+    std::optional<PolicyRestore> r = sched.restore_failed_policy(now);
+    if (!r)
+        return;
+    if (!switch_log_.empty())
+        switch_log_ += ",";
+    switch_log_ += restore_log_entry(*r, now);
+}
+
 std::string RuntimeCore::policy_name() const {
     RcuThreadScope scope;
     RcuRead r;

@@ -237,6 +237,12 @@ class RuntimeCore final : public ExecutorHooks {
 
     SwitchResult set_policy(std::string_view spec);
     SwitchResult set_policy(std::unique_ptr<Policy> next);
+    // restore_failed_policy() puts the previous policy back once the active
+    // one failed (Scheduler::restore_pending()); a worker calls it between
+    // dispatches, outside any read-side section. If a switch is under way it
+    // returns at once: that switch replaces the failed policy, or the next
+    // pass retries.
+    void restore_failed_policy();
     std::string policy_name() const;
     RuntimeStats stats() const;
     // register_thread() lists a new lightweight thread (taking a reference)

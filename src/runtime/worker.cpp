@@ -215,6 +215,10 @@ bool Worker::schedule_once() {
         }
     }
     fast_streak_ = 0;
+    if (rt.sched.restore_pending()) {  // the active policy failed: put the previous one back
+        leave_read();
+        rt.restore_failed_policy();
+    }
     // Usually still in the section the last slice's bookkeeping opened:
     // one read-side section per dispatch, left before any task code runs.
     enter_read();

@@ -157,6 +157,7 @@ struct Simulator::Impl final : ExecutorHooks, sim::ThreadHost {
     void on_tick(int cpu, uint16_t epoch);
 
     void on_switch(uint32_t index);
+    void on_policy_failure();
 
     SimResult run();
 

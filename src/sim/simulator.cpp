@@ -106,6 +106,21 @@ void Simulator::Impl::on_switch(uint32_t index) {
     }
 }
 
+// on_policy_failure() puts the previous policy back after the active one
+// failed (an isolated plug-in) and logs it as a switch with `restored`.
+void Simulator::Impl::on_policy_failure() {
+    std::optional<PolicyRestore> r = sched.restore_failed_policy(now);
+    if (!r)
+        return;
+    if (!switch_log.empty())
+        switch_log += ",";
+    switch_log += restore_log_entry(*r, now);
+    if (r->result.ok) {
+        ++tick_epoch;
+        start_ticks();
+    }
+}
+
 SimResult Simulator::Impl::run() {
     auto wall_start = std::chrono::steady_clock::now();
     for (uint32_t i = 0; i < switches.size(); ++i)
@@ -179,6 +194,8 @@ SimResult Simulator::Impl::run() {
                 on_switch(e.target);
                 break;
         }
+        if (sched.restore_pending())
+            on_policy_failure();
     }
     if (stopped)
         for (int cpu = 0; cpu < sched.num_cpus(); ++cpu)

@@ -49,7 +49,7 @@ int run_compare(const CompareArgs& args) {
     }
     LoadedWorkload w = load(args.workload);
     for (const std::string& p : policies)
-        make_policy(p, "--policies", w.topo.num_cpus());
+        check_policy_quantum(w, p, "--policies");  // builds it for this machine, too
     const ExperimentFlags& ex = args.experiment;
     ex.check();
     if (ex.seeds > 1 || ex.jobs > 1 || !ex.csv_path.empty())

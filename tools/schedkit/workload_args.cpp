@@ -102,7 +102,28 @@ void WorkloadArgs::add_warmup_flag(CLI::App& cmd) {
                    "statistics, e.g. 100ms");
 }
 
+void check_quantum(const LoadedWorkload& w, uint64_t quantum_ns, const char* what,
+                   const std::string& text) {
+    // A slice no longer than a context switch makes every slice all switch:
+    // the run crawls and its events grow without bound.
+    if (quantum_ns <= w.switch_cost_ns)
+        throw InputError(fmt::format(
+            "{} '{}': expected a quantum of more than the {} ns a context switch costs{}", what,
+            text, w.switch_cost_ns,
+            w.switch_cost_ns == SimConfig{}.context_switch_ns
+                ? ""
+                : " here (--switch-cost, or the spec's costs: switch:)"));
+}
+
+void check_policy_quantum(const LoadedWorkload& w, const std::string& policy, const char* what) {
+    if (w.quantum_ns != 0)
+        return;  // --quantum replaces every policy's own
+    std::unique_ptr<Policy> p = make_policy(policy, what, w.topo.num_cpus());
+    check_quantum(w, p->quantum_ns, what, policy);
+}
+
 void WorkloadArgs::add_cost_flags(CLI::App& cmd) {
+    cost_flags = true;
     cmd.add_option("--switch-cost", switch_cost,
                    "CPU time a context switch costs in the simulator, e.g. 2us");
     cmd.add_option("--migration-cost", migration_cost,
@@ -133,16 +154,8 @@ LoadedWorkload load(const WorkloadArgs& args) {
                 "--until '{}': expected a positive time (leave --until out to run to the end)",
                 args.until));
     }
-    if (!args.quantum.empty()) {
-        w.quantum_ns = parse_duration(args.quantum, "--quantum");
-        // A slice no longer than a context switch makes every slice all
-        // switch: the run crawls and its events grow without bound.
-        uint64_t cost = SimConfig{}.context_switch_ns;
-        if (w.quantum_ns <= cost)
-            throw InputError(
-                fmt::format("--quantum '{}': expected more than the {} ns a context switch costs",
-                            args.quantum, cost));
-    }
+    if (!args.quantum.empty())
+        w.quantum_ns = parse_duration(args.quantum, "--quantum");  // checked against the cost below
     if (!args.warmup.empty())
         w.warmup_ns = parse_duration(args.warmup, "--warmup");
     make_policy(args.policy, "--policy");  // validates before any work is done
@@ -173,7 +186,17 @@ LoadedWorkload load(const WorkloadArgs& args) {
         throw InputError(fmt::format("{}:{}:{}: {}", w.spec.path, at.line, at.column, e.what()));
     }
     check_against(w.spec, w.topo);
+    // A simulator command pays the configured switch cost (--switch-cost, else the spec's
+    // `costs: switch:`); `run` pays real costs, checked against the default.
+    w.switch_cost_ns = SimConfig{}.context_switch_ns;
+    if (args.cost_flags && w.spec.costs.switch_ns)
+        w.switch_cost_ns = *w.spec.costs.switch_ns;
+    if (w.quantum_ns != 0)
+        check_quantum(w, w.quantum_ns, "--quantum", args.quantum);
     check_policies(args, w.topo.num_cpus());
+    check_policy_quantum(w, args.policy, "--policy");
+    for (const std::string& s : args.switches)
+        check_policy_quantum(w, s.substr(s.find('=') + 1), "--switch");
     check_spec_budget(w.spec, w.budget, w.until_ns != 0);
     return w;
 }
@@ -185,7 +208,13 @@ void warn_refused_switches(const RunSummary& s) {
     if (!extra.contains("policy_switches"))
         return;
     for (const auto& sw : extra["policy_switches"])
-        if (!sw.value("ok", true))
+        if (sw.contains("restored"))  // the plug-in already said why on stderr
+            fmt::print(stderr, "schedkit: warning: at {:.3f} ms '{}' failed; {}\n",
+                       sw.value("at_us", 0.0) / 1e3, sw.value("from", std::string("?")),
+                       sw.value("ok", false)
+                           ? fmt::format("'{}' was put back", sw.value("to", std::string("?")))
+                           : sw.value("error", std::string("nothing was put back")));
+        else if (!sw.value("ok", true))
             fmt::print(stderr,
                        "schedkit: warning: --switch at {:.3f} ms to '{}' was refused ({}); '{}' "
                        "went on\n",

@@ -32,6 +32,7 @@ struct WorkloadArgs {
     std::string migration_cost;         // "LLC=5us,NUMA=80us"; empty: the spec's
     std::vector<std::string> plugins;   // --plugin PATH.so, loaded before any policy is read
     bool json = false;                  // --json of compare and sweep (sim and run: OutputFlags)
+    bool cost_flags = false;            // add_cost_flags() was called: a simulator command
     // Budgets (budget.h, docs/limits.md); empty: the default.
     std::string max_tasks, max_events, max_time, max_spec_bytes;
 
@@ -65,6 +66,7 @@ struct LoadedWorkload {
     uint64_t until_ns = 0;
     uint64_t quantum_ns = 0;
     uint64_t warmup_ns = 0;  // --warmup: tasks arriving earlier are left out of the statistics
+    uint64_t switch_cost_ns = 0;  // what a context switch costs the run (a quantum must exceed it)
     Budget budget;
 };
 
@@ -101,5 +103,12 @@ void write_output_atomically(const std::string& path, const std::string& text);
 // check_policies() checks --policy and every --switch against a machine of
 // num_cpus CPUs (an option naming a CPU beyond it is an InputError).
 void check_policies(const WorkloadArgs& args, int num_cpus);
+
+// check_quantum() refuses (InputError naming `what` and `text`) a quantum not
+// above w.switch_cost_ns; check_policy_quantum() checks a policy's own
+// quantum (`quantum_us`) the same way, unless --quantum replaces it.
+void check_quantum(const LoadedWorkload& w, uint64_t quantum_ns, const char* what,
+                   const std::string& text);
+void check_policy_quantum(const LoadedWorkload& w, const std::string& policy, const char* what);
 
 }  // namespace schedkit::cli
