@@ -250,9 +250,14 @@ TEST(Core, SwitchRetiresOldPolicyAfterPublishing) {
     s.spawn(a, 0);
     SwitchResult r = s.switch_policy(make_policy("static"), 5);
     EXPECT_TRUE(r.ok);
-    EXPECT_EQ(retired_name, "pin0");
-    EXPECT_EQ(active_at_retire, "static");    // published before the old one is freed
+    // The replaced policy is kept (stopped) to be put back should the new
+    // one fail (policy_restore.cpp); the next switch retires it.
+    EXPECT_EQ(retired_name, "");
     EXPECT_EQ(a.state, TaskState::Runnable);  // tasks untouched
+    r = s.switch_policy(make_policy("fair"), 6);
+    EXPECT_TRUE(r.ok);
+    EXPECT_EQ(retired_name, "pin0");
+    EXPECT_EQ(active_at_retire, "fair");  // published before the old one is freed
     s.check_invariants();
 }
 
