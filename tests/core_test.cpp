@@ -4,7 +4,10 @@
 #include <atomic>
 #include <chrono>
 #include <deque>
+#include <optional>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "schedkit/policy_registry.h"
 #include "schedkit/scheduler.h"
@@ -259,6 +262,58 @@ TEST(Core, SwitchRetiresOldPolicyAfterPublishing) {
     EXPECT_EQ(retired_name, "pin0");
     EXPECT_EQ(active_at_retire, "fair");  // published before the old one is freed
     s.check_invariants();
+}
+
+// A policy that reports failure (policy_failed) is replaced by the one it
+// replaced; the failed one is retired, and a report from a policy no longer
+// active changes nothing.
+TEST(Core, RestorePutsThePreviousPolicyBack) {
+    auto first = std::make_unique<PinZero>();
+    PinZero* pin = first.get();
+    Scheduler s = make_sched(2, std::move(first));
+    std::vector<std::string> retired;
+    s.set_retire([&](Policy* p) {
+        retired.push_back(p->name());
+        delete p;
+    });
+    EXPECT_FALSE(s.restore_failed_policy(1).has_value());  // nothing failed
+    ASSERT_TRUE(s.switch_policy(make_policy("static"), 2).ok);
+    s.policy_failed(*pin, "stale report");  // pin0 is no longer active: ignored
+    EXPECT_FALSE(s.restore_pending());
+    s.policy_failed(s.policy(), "static broke");
+    EXPECT_TRUE(s.restore_pending());
+    std::optional<PolicyRestore> r = s.restore_failed_policy(3);
+    ASSERT_TRUE(r.has_value());
+    EXPECT_FALSE(s.restore_pending());
+    EXPECT_EQ(r->from, "static");
+    EXPECT_EQ(r->to, "pin0");
+    EXPECT_EQ(r->why, "static broke");
+    EXPECT_TRUE(r->result.ok) << r->result.error;
+    EXPECT_EQ(s.policy().name(), "pin0");
+    EXPECT_EQ(pin->starts, 2);  // started again, not a new one
+    EXPECT_EQ(retired, std::vector<std::string>{"static"});
+    // Nothing is kept to put back now: a second failure leaves pin0 active.
+    s.policy_failed(s.policy(), "pin0 broke");
+    r = s.restore_failed_policy(4);
+    ASSERT_TRUE(r.has_value());
+    EXPECT_FALSE(r->result.ok);
+    EXPECT_NE(r->result.error.find("no previous policy"), std::string::npos);
+    EXPECT_EQ(s.policy().name(), "pin0");
+    s.check_invariants();
+}
+
+// A refused start hands the refused policy to the retire hook (a runtime
+// frees it after a grace period: a restore's policy was active before).
+TEST(Core, RefusedPolicyGoesThroughTheRetireHook) {
+    Scheduler s = make_sched(2, std::make_unique<PinZero>());
+    std::vector<std::string> retired;
+    s.set_retire([&](Policy* p) {
+        retired.push_back(p->name());
+        delete p;
+    });
+    EXPECT_FALSE(s.switch_policy(make_policy("failing"), 1).ok);
+    EXPECT_EQ(retired, std::vector<std::string>{"failing"});
+    EXPECT_EQ(s.policy().name(), "pin0");
 }
 
 // Story 5: two CPUs balancing towards each other at the same time never

@@ -34,8 +34,11 @@ SwitchResult Scheduler::switch_policy(std::unique_ptr<Policy> next, uint64_t now
     try {
         next->start(*this, now_ns);
     } catch (const PolicyError& e) {
-        // Never published: `next` is freed at once by its unique_ptr.
+        // Refused: `old` goes on. `next` goes through the retire hook, not
+        // freed at once: a restore's `next` was active before, and a reader
+        // (a runtime worker) may still hold it until a grace period passes.
         old->start(*this, now_ns);
+        retire_(next.release());
         balancing_paused_.store(false, std::memory_order_release);
         return SwitchResult{false, e.what()};
     }

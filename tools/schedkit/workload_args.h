@@ -65,7 +65,7 @@ struct LoadedWorkload {
     std::optional<uint64_t> seed;
     uint64_t until_ns = 0;
     uint64_t quantum_ns = 0;
-    uint64_t warmup_ns = 0;  // --warmup: tasks arriving earlier are left out of the statistics
+    uint64_t warmup_ns = 0;       // --warmup: tasks arriving earlier are left out of the statistics
     uint64_t switch_cost_ns = 0;  // what a context switch costs the run (a quantum must exceed it)
     Budget budget;
 };
