@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "hostile_support.h"
@@ -86,6 +87,14 @@ TEST(HostileBudget, HugeSpecFilesAreRefusedWithoutReadingThemAll) {
     expect_rejected("sim " + p + " --max-spec-bytes 1000", "--max-spec-bytes");
     EXPECT_EQ(run_cli("sim " + p + " --max-spec-bytes 4000 --json").status, 0);
     EXPECT_THROW(parse_workload_file(p, 1000), BudgetError);
+    // A 100 MB spec (sparse: a valid start, then zeros) is refused by its
+    // size, without reading it, in every command that reads a spec.
+    std::string big = write_file("big.yaml", "groups:\n  - name: a\n    behavior: [run: 1ms]\n");
+    std::filesystem::resize_file(big, 100u << 20);
+    start = std::chrono::steady_clock::now();
+    for (const char* cmd : {"sim", "run", "compare"})
+        expect_rejected(std::string(cmd) + " " + big, "--max-spec-bytes");
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
 }
 
 TEST(HostileBudget, BudgetFlagsAreChecked) {

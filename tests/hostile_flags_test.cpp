@@ -1,12 +1,13 @@
 // hostile_flags_test.cpp: careless and hostile flags (issue 13 item 4):
 // policy options checked against the machine, given twice or not finite;
-// a quantum no longer than a context switch; --until 0. Each exits 2 with
-// one line before anything runs.
+// a quantum no longer than a context switch; --until 0; topologies past
+// the CPU limit. Each exits 2 with one line before anything runs.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <thread>
 #include <vector>
 
@@ -38,6 +39,25 @@ TEST(HostileFlags, CpuOptionBeyondTheMachineIsBadInputEverywhere) {
     auto r = run_cli("sim " + kIo + kFour + " --policy dynamic:main_cpu=3 --json");
     EXPECT_EQ(r.status, 0) << r.err;
     EXPECT_EQ(run_cli("policies dynamic:main_cpu=3" + kFour).status, 0);
+}
+
+// Without --topology, `policies` checks a CPU option against the host.
+TEST(HostileFlags, PoliciesChecksCpuOptionsAgainstTheHost) {
+    expect_rejected("policies dynamic:main_cpu=99999", "names a CPU the machine does not have");
+}
+
+// A count past 64 bits once aborted in std::stol, and 100,000 CPUs hung
+// inside hwloc: both are refused at once, in `topo` and in a run's flags.
+TEST(HostileFlags, HugeTopologiesAreRefusedAtOnce) {
+    auto start = std::chrono::steady_clock::now();
+    for (const std::string t : {"pack:99999999999999999999 pu:1", "pack:100000 pu:1"}) {
+        expect_rejected("topo --topology '" + t + "'", "count must be at most 4096");
+        expect_rejected("sim " + kIo + " --topology '" + t + "'", "at most 4096");
+        expect_rejected("policies static --topology '" + t + "'", "at most 4096");
+    }
+    // Counts within the limit whose product is not.
+    expect_rejected("topo --topology 'pack:2 core:2048 pu:2'", "more than 4096 CPUs");
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
 }
 
 TEST(HostileFlags, CpuOptionCheckedByTheLibraryToo) {

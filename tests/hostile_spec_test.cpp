@@ -88,6 +88,10 @@ TEST(HostileSpec, ControlBytesInYamlMessagesStayOnOneLine) {
         auto r = expect_rejected("sim " + spec, "ctl.yaml:");
         EXPECT_EQ(r.err.find('\x01'), std::string::npos) << r.err;
     }
+    // A key holding an escaped newline and a raw ESC is echoed escaped.
+    auto spec =
+        write_file("nl.yaml", "\"bad\\nkey\x1b\": 1\ngroups: [{name: a, behavior: [run: 1ms]}]\n");
+    expect_rejected("sim " + spec, "nl.yaml:1:1: unknown key 'bad\\nkey\\x1b'");
 }
 
 // many_groups() is a spec of n groups, each spawning the next.
