@@ -65,6 +65,11 @@ struct RunContext {
     std::unique_ptr<std::atomic<uint64_t>[]> next_thread;
     std::unique_ptr<std::atomic<uint64_t>[]> next_close;  // close steps: oldest open first
     std::atomic<uint64_t> messages_in_flight{0};          // sent, not yet run to the end
+    // Every message sent is delivered (run to its end), refused (its thread
+    // closed), returned (a cancelling close step) or pending (handed back by
+    // the closing at --until): the simulator's accounting (sim.h MessageCounts).
+    std::atomic<uint64_t> msg_sent{0}, msg_delivered{0}, msg_refused{0}, msg_returned{0},
+        msg_pending{0};
     std::unique_ptr<SpinClock[]> spin =
         std::make_unique<SpinClock[]>(static_cast<size_t>(rt.scheduler().num_cpus()));
     std::mutex mu;  // guards the fields below
@@ -133,6 +138,7 @@ void close_step(RunContext& ctx, int group, int count, bool cancel) {
         if (index >= targets.size())
             return;
         auto back = targets[index].thread->close(cancel ? CloseMode::Cancel : CloseMode::Drain);
+        ctx.msg_returned.fetch_add(back.size());
         ctx.messages_in_flight.fetch_sub(back.size());
     }
 }
@@ -154,12 +160,16 @@ void send_messages(RunContext& ctx, int group, int count) {
     for (int i = 0; i < count && !targets.empty(); ++i) {
         size_t index = ctx.next_thread[static_cast<size_t>(group)].fetch_add(1) % targets.size();
         ctx.messages_in_flight.fetch_add(1);
+        ctx.msg_sent.fetch_add(1);
         SendStatus st = targets[index].thread->send([&ctx, group, index] {
             run_message(ctx, group, index);
+            ctx.msg_delivered.fetch_add(1);
             ctx.messages_in_flight.fetch_sub(1);
         });
-        if (st == SendStatus::Closed)
-            ctx.messages_in_flight.fetch_sub(1);  // refused: closed by a close step or at --until
+        if (st == SendStatus::Closed) {
+            ctx.msg_refused.fetch_add(1);  // closed by a close step or at --until
+            ctx.messages_in_flight.fetch_sub(1);
+        }
     }
 }
 
@@ -198,7 +208,8 @@ void close_threads(RunContext& ctx, Clock::time_point until) {
     bool stopped = ctx.messages_in_flight.load() > 0;
     for (auto& group : ctx.threads)
         for (auto& t : group)
-            t.thread->close(stopped ? CloseMode::Cancel : CloseMode::Drain);
+            ctx.msg_pending.fetch_add(
+                t.thread->close(stopped ? CloseMode::Cancel : CloseMode::Drain).size());
     for (auto& group : ctx.threads)
         for (auto& t : group)
             t.thread->exited().wait_blocking();
@@ -429,6 +440,13 @@ RealRunResult run_workload(const WorkloadSpec& spec, const RealRunConfig& config
         Json extra =
             r.summary.extra_json.empty() ? Json::object() : Json::parse(r.summary.extra_json);
         extra["host"] = Json::parse(r.host.json());
+        if (!ctx.threads.empty() && std::any_of(ctx.threads.begin(), ctx.threads.end(),
+                                                [](const auto& g) { return !g.empty(); }))
+            extra["messages"] = {{"sent", ctx.msg_sent.load()},
+                                 {"delivered", ctx.msg_delivered.load()},
+                                 {"refused", ctx.msg_refused.load()},
+                                 {"returned", ctx.msg_returned.load()},
+                                 {"pending", ctx.msg_pending.load()}};
         r.summary.extra_json = extra.dump();
     }
     r.unfinished = r.stop.cancelled;
