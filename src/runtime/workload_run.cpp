@@ -14,7 +14,6 @@
 #include "core/check.h"
 #include "runtime/runtime_core.h"
 #include "schedkit/control.h"
-#include "schedkit/error.h"
 #include "schedkit/runtime_workload.h"
 #include "schedkit/sync.h"
 #include "schedkit/thread.h"
@@ -54,14 +53,19 @@ struct RunContext {
     uint64_t max_tasks;
     std::atomic<bool> over_budget{false};  // a spawn was refused: max_tasks alive
     std::atomic<uint64_t> next_index{0};   // per-task random streams
-    // The spec's lightweight threads: per thread group its threads, a
-    // round-robin counter for sends, and per thread a random stream used
-    // only on that thread (its messages and pollers run there one by one).
+    // The spec's lightweight threads: per thread group a slot per thread,
+    // filled in creation order by the driver (at the thread's arrival) and
+    // published by `threads_up` (release after the slot is written: senders and
+    // closers read only the first `threads_up` slots), a round-robin counter
+    // for sends, and per thread a random stream used only on that thread
+    // (its messages and pollers run there one by one).
     struct Thread {
         std::shared_ptr<LightThread> thread;
         std::unique_ptr<Rng> rng;
     };
     std::vector<std::vector<Thread>> threads;
+    std::unique_ptr<std::atomic<size_t>[]> threads_up;
+    std::vector<uint64_t> stream_base;  // per group: threads of the groups before it
     std::unique_ptr<std::atomic<uint64_t>[]> next_thread;
     std::unique_ptr<std::atomic<uint64_t>[]> next_close;  // close steps: oldest open first
     std::atomic<uint64_t> messages_in_flight{0};          // sent, not yet run to the end
@@ -129,14 +133,19 @@ void spin(RunContext& ctx, uint64_t ns) {
 void send_messages(RunContext& ctx, int group, int count);
 
 // close_step() closes `count` of `group`'s threads, oldest open first (as
-// the simulator's close step; past the last thread it closes nothing).
-// Cancel hands their queued messages back: they will never run.
+// the simulator's close step; past the last thread created so far it closes
+// nothing, and a thread created later is the next one closed). Cancel hands
+// their queued messages back: they will never run.
 void close_step(RunContext& ctx, int group, int count, bool cancel) {
-    auto& targets = ctx.threads[static_cast<size_t>(group)];
+    auto g = static_cast<size_t>(group);
+    auto& targets = ctx.threads[g];
+    std::atomic<uint64_t>& cursor = ctx.next_close[g];
     for (int i = 0; i < count; ++i) {
-        uint64_t index = ctx.next_close[static_cast<size_t>(group)].fetch_add(1);
-        if (index >= targets.size())
-            return;
+        uint64_t index = cursor.load();
+        do {
+            if (index >= ctx.threads_up[g].load(std::memory_order_acquire))
+                return;
+        } while (!cursor.compare_exchange_weak(index, index + 1));
         auto back = targets[index].thread->close(cancel ? CloseMode::Cancel : CloseMode::Drain);
         ctx.msg_returned.fetch_add(back.size());
         ctx.messages_in_flight.fetch_sub(back.size());
@@ -156,11 +165,17 @@ void run_message(RunContext& ctx, int group, size_t index) {
 }
 
 void send_messages(RunContext& ctx, int group, int count) {
-    auto& targets = ctx.threads[static_cast<size_t>(group)];
-    for (int i = 0; i < count && !targets.empty(); ++i) {
-        size_t index = ctx.next_thread[static_cast<size_t>(group)].fetch_add(1) % targets.size();
-        ctx.messages_in_flight.fetch_add(1);
+    auto g = static_cast<size_t>(group);
+    auto& targets = ctx.threads[g];
+    size_t n = ctx.threads_up[g].load(std::memory_order_acquire);
+    for (int i = 0; i < count; ++i) {
         ctx.msg_sent.fetch_add(1);
+        if (n == 0) {
+            ctx.msg_refused.fetch_add(1);  // the group has no thread yet
+            continue;
+        }
+        size_t index = ctx.next_thread[g].fetch_add(1) % n;
+        ctx.messages_in_flight.fetch_add(1);
         SendStatus st = targets[index].thread->send([&ctx, group, index] {
             run_message(ctx, group, index);
             ctx.msg_delivered.fetch_add(1);
@@ -173,31 +188,54 @@ void send_messages(RunContext& ctx, int group, int count) {
     }
 }
 
-// start_threads() creates the spec's lightweight threads and their pollers.
-void start_threads(RunContext& ctx) {
-    ctx.threads.resize(ctx.spec.groups.size());
-    ctx.next_thread = std::make_unique<std::atomic<uint64_t>[]>(ctx.spec.groups.size());
-    ctx.next_close = std::make_unique<std::atomic<uint64_t>[]>(ctx.spec.groups.size());
-    uint64_t stream = 0;
-    for (size_t gi = 0; gi < ctx.spec.groups.size(); ++gi) {
+// prepare_threads() makes a slot for each of the spec's lightweight threads.
+void prepare_threads(RunContext& ctx) {
+    const size_t n = ctx.spec.groups.size();
+    ctx.threads.resize(n);
+    ctx.threads_up = std::make_unique<std::atomic<size_t>[]>(n);
+    ctx.stream_base.assign(n, 0);
+    ctx.next_thread = std::make_unique<std::atomic<uint64_t>[]>(n);
+    ctx.next_close = std::make_unique<std::atomic<uint64_t>[]>(n);
+    uint64_t streams = 0;
+    for (size_t gi = 0; gi < n; ++gi) {
         const GroupSpec& g = ctx.spec.groups[gi];
         if (!g.thread)
             continue;
-        for (int i = 0; i < g.count; ++i) {
-            RunContext::Thread t;
-            t.thread = ctx.rt.create_thread(fmt::format("{}#{}", g.name, i), g.affinity);
-            t.rng = std::make_unique<Rng>(ctx.seed ^ (0xd1b54a32d192ed03ULL * ++stream));
-            Rng* rng = t.rng.get();
-            for (const Poller& p : g.pollers)
-                t.thread->add_poller(
-                    [&ctx, &p, rng] {
-                        spin(ctx, ctx.scaled(p.run.sample(*rng)));
-                        return true;
-                    },
-                    std::chrono::nanoseconds(std::max<uint64_t>(ctx.scaled(p.every_ns), 1)));
-            ctx.threads[gi].push_back(std::move(t));
-        }
+        ctx.threads[gi].resize(static_cast<size_t>(g.count));
+        ctx.stream_base[gi] = streams;
+        streams += static_cast<uint64_t>(g.count);
     }
+}
+
+// start_thread() creates thread `index` of thread group `gi` (the next one:
+// threads of a group arrive in index order) with its pollers, on the
+// driver's thread, and publishes it to senders and closers.
+void start_thread(RunContext& ctx, size_t gi, size_t index) {
+    const GroupSpec& g = ctx.spec.groups[gi];
+    SCHEDKIT_CHECK(ctx.threads_up[gi].load(std::memory_order_relaxed) == index,
+                   "threads of a group start in index order");
+    RunContext::Thread& t = ctx.threads[gi][index];
+    t.thread = ctx.rt.create_thread(fmt::format("{}#{}", g.name, index), g.affinity);
+    t.rng = std::make_unique<Rng>(ctx.seed ^
+                                  (0xd1b54a32d192ed03ULL * (ctx.stream_base[gi] + index + 1)));
+    Rng* rng = t.rng.get();
+    for (const Poller& p : g.pollers)
+        t.thread->add_poller(
+            [&ctx, &p, rng] {
+                spin(ctx, ctx.scaled(p.run.sample(*rng)));
+                return true;
+            },
+            std::chrono::nanoseconds(std::max<uint64_t>(ctx.scaled(p.every_ns), 1)));
+    ctx.threads_up[gi].store(index + 1, std::memory_order_release);
+}
+
+// threads_started() counts the threads created so far (all of them once
+// the driver's timeline is done).
+uint64_t threads_started(const RunContext& ctx) {
+    uint64_t n = 0;
+    for (size_t gi = 0; gi < ctx.threads.size(); ++gi)
+        n += ctx.threads_up[gi].load(std::memory_order_acquire);
+    return n;
 }
 
 // close_threads() closes the threads once every message in flight has run
@@ -206,13 +244,13 @@ void close_threads(RunContext& ctx, Clock::time_point until) {
     while (ctx.messages_in_flight.load() > 0 && Clock::now() < until)
         std::this_thread::sleep_for(std::chrono::microseconds(100));
     bool stopped = ctx.messages_in_flight.load() > 0;
-    for (auto& group : ctx.threads)
-        for (auto& t : group)
-            ctx.msg_pending.fetch_add(
-                t.thread->close(stopped ? CloseMode::Cancel : CloseMode::Drain).size());
-    for (auto& group : ctx.threads)
-        for (auto& t : group)
-            t.thread->exited().wait_blocking();
+    const CloseMode mode = stopped ? CloseMode::Cancel : CloseMode::Drain;
+    for (size_t gi = 0; gi < ctx.threads.size(); ++gi)
+        for (size_t i = 0; i < ctx.threads_up[gi].load(std::memory_order_acquire); ++i)
+            ctx.msg_pending.fetch_add(ctx.threads[gi][i].thread->close(mode).size());
+    for (size_t gi = 0; gi < ctx.threads.size(); ++gi)
+        for (size_t i = 0; i < ctx.threads_up[gi].load(std::memory_order_acquire); ++i)
+            ctx.threads[gi][i].thread->exited().wait_blocking();
 }
 
 // spin_for() burns `ns` of this thread's CPU time, yielding at the policy's
@@ -356,15 +394,6 @@ RealRunResult run_workload(const WorkloadSpec& spec, const RealRunConfig& config
     // The summary `schedkit run` prints needs the recorder.
     Runtime rt(Runtime::Config(config.runtime).with_record(true));
     check_against(spec, rt.scheduler().topology());
-    // Threads created during the run are simulated only: here every thread
-    // starts with the run, so a thread group's arrival would be ignored.
-    for (const GroupSpec& g : spec.groups)
-        if (g.thread && (g.arrival.kind != Arrival::Kind::At || g.arrival.at_ns != 0))
-            throw InputError(fmt::format(
-                "{}:{}:{}: thread group '{}' has an arrival, which only `schedkit sim` "
-                "executes; expected no arrival on a thread group for `schedkit run` (its "
-                "threads start with the run)",
-                spec.path, g.loc.line, g.loc.column, g.name));
     std::optional<ControlServer> control;  // destroyed before the runtime
     if (!config.control_socket.empty())
         control.emplace(rt, config.control_socket);
@@ -377,24 +406,30 @@ RealRunResult run_workload(const WorkloadSpec& spec, const RealRunConfig& config
     // One timeline for the driver: arrivals and policy switches in order.
     struct TimelineEntry {
         uint64_t at_ns;
-        int group;  // -1: a switch
-        size_t switch_index;
-        uint64_t stream;  // an arrival's random stream
+        int group;            // -1: a switch
+        size_t switch_index;  // a switch's; a thread's index in its group
+        uint64_t stream;      // an arrival's random stream
+        bool thread;          // a thread's arrival: it is created then
     };
     std::vector<TimelineEntry> timeline;
     for (const TaskArrival& a : starts)
-        if (!spec.groups[static_cast<size_t>(a.group)].thread)  // threads start below
-            timeline.push_back({ctx.scaled(a.at_ns), a.group, 0,
-                                task_stream(seed, a.group, static_cast<uint64_t>(a.index))});
+        timeline.push_back({ctx.scaled(a.at_ns), a.group, static_cast<size_t>(a.index),
+                            task_stream(seed, a.group, static_cast<uint64_t>(a.index)),
+                            spec.groups[static_cast<size_t>(a.group)].thread});
     for (size_t i = 0; i < config.switches.size(); ++i)
-        timeline.push_back({config.switches[i].first, -1, i, 0});
+        timeline.push_back({config.switches[i].first, -1, i, 0, false});
     std::stable_sort(
         timeline.begin(), timeline.end(),
         [](const TimelineEntry& a, const TimelineEntry& b) { return a.at_ns < b.at_ns; });
 
     uint64_t process_cpu0 = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
     rt.start();
-    start_threads(ctx);
+    prepare_threads(ctx);
+    // Threads arriving at time 0 exist before any task runs (as in the
+    // simulator); the others are created at their arrival.
+    for (const TimelineEntry& e : timeline)
+        if (e.thread && e.at_ns == 0)
+            start_thread(ctx, static_cast<size_t>(e.group), e.switch_index);
     auto t0 = Clock::now() - std::chrono::nanoseconds(rt.now_ns());  // the runtime's epoch
     auto until = config.until_ns != 0 ? t0 + std::chrono::nanoseconds(config.until_ns)
                                       : Clock::time_point::max();
@@ -405,7 +440,10 @@ RealRunResult run_workload(const WorkloadSpec& spec, const RealRunConfig& config
         std::this_thread::sleep_until(at);
         if (ctx.over_budget.load(std::memory_order_relaxed))
             break;
-        if (e.group >= 0) {
+        if (e.thread) {
+            if (e.at_ns > 0)
+                start_thread(ctx, static_cast<size_t>(e.group), e.switch_index);
+        } else if (e.group >= 0) {
             if (auto h = spawn_task(ctx, e.group, e.stream))
                 h->detach();
         } else {
@@ -440,8 +478,8 @@ RealRunResult run_workload(const WorkloadSpec& spec, const RealRunConfig& config
         Json extra =
             r.summary.extra_json.empty() ? Json::object() : Json::parse(r.summary.extra_json);
         extra["host"] = Json::parse(r.host.json());
-        if (!ctx.threads.empty() && std::any_of(ctx.threads.begin(), ctx.threads.end(),
-                                                [](const auto& g) { return !g.empty(); }))
+        if (std::any_of(spec.groups.begin(), spec.groups.end(),
+                        [](const GroupSpec& g) { return g.thread; }))
             extra["messages"] = {{"sent", ctx.msg_sent.load()},
                                  {"delivered", ctx.msg_delivered.load()},
                                  {"refused", ctx.msg_refused.load()},
@@ -452,9 +490,7 @@ RealRunResult run_workload(const WorkloadSpec& spec, const RealRunConfig& config
     r.unfinished = r.stop.cancelled;
     r.completed = r.unfinished == 0;
     // Threads count as tasks, spawned and (once closed) completed, as in the simulator.
-    uint64_t threads = 0;
-    for (const auto& group : ctx.threads)
-        threads += group.size();  // all exited: close_threads() waited for them
+    uint64_t threads = threads_started(ctx);  // all exited: close_threads() waited for them
     r.summary.completed = r.stop.completed + threads;
     // Lost would be a task neither completed nor cancelled: stop() asserts
     // there is none, and this reports it from its own count.

@@ -51,6 +51,8 @@ void Simulator::Impl::create_arrivals() {
                              task_stream(seed, a.group, static_cast<uint64_t>(a.index)), i + 1);
                 st.path_ns = p.at_ns;
                 threads->add(st);
+                if (p.at_ns == 0)
+                    threads->start(st);  // there before any task runs, as in `schedkit run`
                 p.slot = st.index;
             } else {
                 threads->ordinary_added(1);
@@ -73,7 +75,7 @@ void Simulator::Impl::create_arrivals() {
 SimTask& Simulator::Impl::arrive(uint32_t pos) {
     const sim::PendingArrival& a = arrivals[pos];
     if (a.slot != sim::PendingArrival::kNoSlot) {
-        threads->start(tasks[a.slot]);  // a thread, from now on reached by sends
+        threads->start(tasks[a.slot]);  // a thread, from now on reached by sends (if not yet)
         return tasks[a.slot];
     }
     auto g =

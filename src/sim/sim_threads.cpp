@@ -34,6 +34,9 @@ void ThreadDriver::add(SimTask& st) {
 
 void ThreadDriver::start(SimTask& st) {
     Thread& t = threads_[static_cast<size_t>(st.thread)];
+    if (t.started)
+        return;
+    t.started = true;
     for (const Poller& p : st.group->pollers)
         t.next_poll_ns.push_back(host_.host_now() + host_.host_scaled(p.every_ns));
     by_group_[static_cast<size_t>(st.task.group)].push_back(static_cast<uint32_t>(st.thread));

@@ -52,7 +52,9 @@ class ThreadDriver {
 
     // add() makes `st` (a task of a thread group, made up front) a thread;
     // start() starts it at its arrival: from then on sends reach it (round
-    // robin over its group's started threads) and its pollers run.
+    // robin over its group's started threads) and its pollers run. A thread
+    // arriving at time 0 is started when it is added, before any task runs.
+    // A second start() does nothing.
     void add(SimTask& st);
     void start(SimTask& st);
     // ordinary_added() counts tasks that are not threads (arrivals and
@@ -94,6 +96,7 @@ class ThreadDriver {
         uint16_t timer_gen = 0;
         bool idle = false;  // blocked until a message or a poll
         bool closing = false;
+        bool started = false;
     };
 
     void maybe_close(int cpu);
