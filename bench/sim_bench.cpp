@@ -61,6 +61,14 @@ void BM_Scale(benchmark::State& state, const char* policy) {
     run_sim(state, policy);
 }
 
+// scale_points() is BM_Scale's grid: 10,000 tasks on 16, 256 and 1,024 CPUs,
+// one run each.
+void scale_points(benchmark::internal::Benchmark* b) {
+    for (int64_t cpus : {16, 256, 1024})
+        b->Args({cpus, 10'000});
+    b->Unit(benchmark::kMillisecond)->Iterations(1);
+}
+
 }  // namespace
 
 // The headline: 256 CPUs, 100,000 tasks. Then growth with tasks (at 256
@@ -75,29 +83,9 @@ BENCHMARK(BM_SimStatic)
     ->Unit(benchmark::kMillisecond)
     ->Iterations(1);
 
-BENCHMARK_CAPTURE(BM_Scale, static, "static")
-    ->Args({16, 10'000})
-    ->Args({256, 10'000})
-    ->Args({1024, 10'000})
-    ->Unit(benchmark::kMillisecond)
-    ->Iterations(1);
-BENCHMARK_CAPTURE(BM_Scale, fifo, "fifo")
-    ->Args({16, 10'000})
-    ->Args({256, 10'000})
-    ->Args({1024, 10'000})
-    ->Unit(benchmark::kMillisecond)
-    ->Iterations(1);
-BENCHMARK_CAPTURE(BM_Scale, fair, "fair")
-    ->Args({16, 10'000})
-    ->Args({256, 10'000})
-    ->Args({1024, 10'000})
-    ->Unit(benchmark::kMillisecond)
-    ->Iterations(1);
-BENCHMARK_CAPTURE(BM_Scale, steal, "steal")
-    ->Args({16, 10'000})
-    ->Args({256, 10'000})
-    ->Args({1024, 10'000})
-    ->Unit(benchmark::kMillisecond)
-    ->Iterations(1);
+BENCHMARK_CAPTURE(BM_Scale, static, "static")->Apply(scale_points);
+BENCHMARK_CAPTURE(BM_Scale, fifo, "fifo")->Apply(scale_points);
+BENCHMARK_CAPTURE(BM_Scale, fair, "fair")->Apply(scale_points);
+BENCHMARK_CAPTURE(BM_Scale, steal, "steal")->Apply(scale_points);
 
 BENCHMARK_MAIN();

@@ -242,8 +242,16 @@ TEST(OutputCli, WarmupExcludesExactlyTheEarlyTasks) {
     ASSERT_EQ(c1.status, 0) << c1.err;
     EXPECT_NE(Json::parse(c0.out)["policies"][0]["wait_p99_us"],
               Json::parse(c1.out)["policies"][0]["wait_p99_us"]);
+    // Each experiment's JSON says the warm-up its figures leave out.
+    double given_us = static_cast<double>(static_cast<uint64_t>(warmup_us));
+    EXPECT_FALSE(Json::parse(c0.out).contains("warmup_us"));
+    EXPECT_DOUBLE_EQ(Json::parse(c1.out)["warmup_us"].get<double>(), given_us);
+    auto c2 = run_cli("compare " + spec + " --policies fair --seeds 2 --json" + flag);
+    ASSERT_EQ(c2.status, 0) << c2.err;
+    EXPECT_DOUBLE_EQ(Json::parse(c2.out)["warmup_us"].get<double>(), given_us);
     auto s1 = run_cli("sweep " + spec + " --policies fair --seeds 2 --json --quiet" + flag);
     ASSERT_EQ(s1.status, 0) << s1.err;
+    EXPECT_DOUBLE_EQ(Json::parse(s1.out)["sweep"]["warmup_us"].get<double>(), given_us);
     auto bad = run_cli("sim " + spec + " --warmup soon");
     EXPECT_EQ(bad.status, 2);
     EXPECT_NE(bad.err.find("--warmup"), std::string::npos) << bad.err;

@@ -120,6 +120,8 @@ int run_compare(const CompareArgs& args) {
         nlohmann::ordered_json out = {{"workload", w.spec.name},   {"topology", w.topo.source()},
                                       {"cpus", w.topo.num_cpus()}, {"lower_bound_us", bound},
                                       {"policies", rows},          {"interrupted", stopped_early}};
+        if (w.warmup_ns > 0)
+            out["warmup_us"] = static_cast<double>(w.warmup_ns) / 1e3;
         fmt::print("{}\n", out.dump());
         return stopped_early ? interrupted_status() : 0;
     }

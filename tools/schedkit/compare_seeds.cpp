@@ -76,6 +76,8 @@ int run_compare_seeds(const LoadedWorkload& w, const std::vector<std::string>& p
         Json out = {{"workload", w.spec.name},     {"topology", w.topo.source()},
                     {"cpus", w.topo.num_cpus()},   {"seeds", seeds},
                     {"policies", std::move(rows)}, {"interrupted", stopped}};
+        if (w.warmup_ns > 0)
+            out["warmup_us"] = static_cast<double>(w.warmup_ns) / 1e3;
         fmt::print("{}\n", out.dump());
     } else {
         fmt::print(

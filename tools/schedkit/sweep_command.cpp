@@ -107,6 +107,8 @@ int run_sweep(const SweepArgs& a) {
                   {"points", points.size()}}},
                 {"points", Json::array()},
                 {"interrupted", interrupted()}};
+    if (w.warmup_ns > 0)  // in "sweep", so merge refuses parts with another warm-up
+        out["sweep"]["warmup_us"] = static_cast<double>(w.warmup_ns) / 1e3;
     for (size_t i = 0; i < chosen.size(); ++i) {
         std::vector<const GridRun*> mine;
         for (size_t s = 0; s < seeds.size(); ++s)
