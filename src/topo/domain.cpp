@@ -96,10 +96,19 @@ DomainTree DomainTree::build(const Topology& topo, const DomainConfig& config) {
             c.span_of_cpu.push_back(span(cpu));
         cands.push_back(std::move(c));
     };
-    add(LevelKind::SMT, 0, [&](int c) { return topo.core_span(c); });
-    add(LevelKind::CLUSTER, 0, [&](int c) { return topo.l2_span(c); });
-    add(LevelKind::LLC, 0, [&](int c) { return topo.llc_span(c); });
-    add(LevelKind::PKG, 0, [&](int c) { return topo.package_span(c); });
+    // One pass per level gathers the CPUs sharing each core, L2, LLC or
+    // package; a scan of every CPU per CPU was n^2 (fuzz_topology: 2,816
+    // CPUs timed out under ASan).
+    auto add_shared = [&](LevelKind kind, int CpuInfo::*field) {
+        std::map<int, CpuSet> of_key;
+        for (const CpuInfo& c : topo.cpus())
+            of_key[c.*field].set(c.id);
+        add(kind, 0, [&](int c) { return of_key.at(topo.cpu(c).*field); });
+    };
+    add_shared(LevelKind::SMT, &CpuInfo::core_id);
+    add_shared(LevelKind::CLUSTER, &CpuInfo::l2_id);
+    add_shared(LevelKind::LLC, &CpuInfo::llc_id);
+    add_shared(LevelKind::PKG, &CpuInfo::package_id);
     if (topo.num_numa_nodes() > 1) {
         // One level per distinct distance, as sched_init_numa(): the span of a
         // CPU reaches every node within that distance of its own node.
