@@ -49,7 +49,8 @@ int shell(const std::string& cmd) {
 }
 
 // interrupt() starts `cmd` (stdout and stderr already redirected by it),
-// sends `sig` after `after_s` seconds, and returns the command's status. With
+// sends `sig` `after_s` seconds after it has installed its SIGINT handler,
+// and returns the command's status. With
 // `pty`, the command runs under script(1), its terminal output in `log`.
 int interrupt(const std::string& cmd, const char* sig, double after_s, bool pty,
               const std::string& log = "/dev/null") {
@@ -58,7 +59,14 @@ int interrupt(const std::string& cmd, const char* sig, double after_s, bool pty,
     std::ofstream(script) << "echo $$ > " << pid.string() << "\nexec " << cmd << "\n";
     std::string run = pty ? "script -qfec 'sh " + script.string() + "' " + log + " >/dev/null"
                           : "sh " + script.string();
-    std::string driver = run + " </dev/null & job=$!; sleep " + std::to_string(after_s) +
+    // The clock starts once the command catches SIGINT (bit 2 of SigCgt in
+    // /proc/PID/status), so a slow start on a loaded machine is not
+    // mistaken for the run: up to 10 s, then the signal goes anyway.
+    std::string caught = "p=$(cat " + pid.string() +
+                         " 2>/dev/null); m=$(awk '/^SigCgt/{print $2}' /proc/$p/status "
+                         "2>/dev/null); [ -n \"$m\" ] && [ $((0x$m & 2)) -ne 0 ]";
+    std::string driver = run + " </dev/null & job=$!; for i in $(seq 500); do " + caught +
+                         " && break; sleep 0.02; done; sleep " + std::to_string(after_s) +
                          "; kill -" + sig + " $(cat " + pid.string() +
                          "); wait $job; st=$?; kill -KILL $(cat " + pid.string() +
                          ") 2>/dev/null; exit $st";
