@@ -17,20 +17,15 @@
 #include "schedkit/workload.h"
 #include "schedkit/workload_writer.h"
 #include "sim/sim_threads.h"
+#include "spec_support.h"
 
 namespace schedkit {
 namespace {
 
-constexpr uint64_t kMs = 1'000'000;
+using test::error_of;
+using test::expect_spec_errors;
 
-std::string error_of(const std::string& yaml) {
-    try {
-        parse_workload(yaml, "t.yaml");
-    } catch (const InputError& e) {
-        return e.what();
-    }
-    return "<no error>";
-}
+constexpr uint64_t kMs = 1'000'000;
 
 SimResult simulate(const std::string& yaml, const std::string& policy = "fair",
                    SimConfig cfg = {}) {
@@ -77,11 +72,7 @@ TEST(CloseSpec, ParsesAndWritesBack) {
 }
 
 TEST(CloseSpec, ErrorsNamePlace) {
-    struct Case {
-        const char* yaml;
-        const char* where;
-        const char* fragment;
-    } cases[] = {
+    expect_spec_errors({
         {"groups:\n  - name: a\n    behavior: [close: {group: a}]\n", "3:31",
          "close of group 'a', which is not a thread group"},
         {"groups:\n  - name: a\n    behavior: [close: {group: zz}]\n", "3:31",
@@ -98,14 +89,7 @@ TEST(CloseSpec, ErrorsNamePlace) {
         {"groups:\n  - name: a\n    behavior: [close: {group: t, at: 1ms}]\n"
          "  - name: t\n    thread: true\n    behavior: [run: 1ms]\n",
          "3:34", "unknown key 'at' in a close step"},
-    };
-    for (const Case& c : cases) {
-        std::string msg = error_of(c.yaml);
-        EXPECT_EQ(msg.rfind(std::string("t.yaml:") + c.where + ": ", 0), 0u) << msg;
-        EXPECT_NE(msg.find(c.fragment), std::string::npos) << msg;
-        EXPECT_NE(msg.find("; expected "), std::string::npos) << msg;
-        EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
-    }
+    });
 }
 
 // One sender, one thread of 1 ms messages: 5 sent at 1 ms, then the close.

@@ -12,24 +12,16 @@
 #include "schedkit/error.h"
 #include "schedkit/task.h"
 #include "schedkit/topology.h"
+#include "spec_support.h"
 
 using namespace schedkit;
 
 namespace {
 
+using test::error_of;
+
 constexpr uint64_t kUs = 1'000;
 constexpr uint64_t kMs = 1'000'000;
-
-// error_of() is the InputError message parsing `yaml` produces, or a marker
-// that makes the caller's comparison fail visibly.
-std::string error_of(const std::string& yaml) {
-    try {
-        parse_workload(yaml, "t.yaml");
-    } catch (const InputError& e) {
-        return e.what();
-    }
-    return "<no error>";
-}
 
 }  // namespace
 

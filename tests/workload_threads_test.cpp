@@ -11,9 +11,13 @@
 #include "schedkit/policy_registry.h"
 #include "schedkit/sim.h"
 #include "schedkit/workload.h"
+#include "spec_support.h"
 
 namespace schedkit {
 namespace {
+
+using test::error_of;
+using test::expect_spec_errors;
 
 constexpr uint64_t kUs = 1'000;
 
@@ -35,15 +39,6 @@ const char* kPipeline = R"(groups:
     thread: true
     behavior: [run: 50us]
 )";
-
-std::string error_of(const std::string& yaml) {
-    try {
-        parse_workload(yaml, "t.yaml");
-    } catch (const InputError& e) {
-        return e.what();
-    }
-    return "<no error>";
-}
 
 TEST(ThreadSpec, Parses) {
     WorkloadSpec s = parse_workload(R"(groups:
@@ -73,11 +68,7 @@ TEST(ThreadSpec, Parses) {
 }
 
 TEST(ThreadSpec, ErrorsNamePlace) {
-    struct Case {
-        const char* yaml;
-        const char* where;
-        const char* fragment;
-    } cases[] = {
+    expect_spec_errors({
         {"groups:\n  - name: a\n    behavior: [send: {group: a}]\n", "3:30",
          "send to group 'a', which is not a thread group"},
         {"groups:\n  - name: a\n    behavior: [spawn: {group: t}]\n"
@@ -99,13 +90,7 @@ TEST(ThreadSpec, ErrorsNamePlace) {
          "a message of thread group 't' cannot block"},
         {"groups:\n  - name: a\n    behavior: [send: {count: 2}]\n", "3:22",
          "send step has no 'group'"},
-    };
-    for (const Case& c : cases) {
-        std::string msg = error_of(c.yaml);
-        EXPECT_EQ(msg.rfind(std::string("t.yaml:") + c.where + ": ", 0), 0u) << msg;
-        EXPECT_NE(msg.find(c.fragment), std::string::npos) << msg;
-        EXPECT_NE(msg.find("; expected "), std::string::npos) << msg;
-    }
+    });
 }
 
 SimResult simulate(const WorkloadSpec& spec, int cpus, const std::string& policy = "static") {
