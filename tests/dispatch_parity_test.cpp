@@ -167,8 +167,12 @@ TEST_P(DispatchParity, PreemptsAtTheQuantumOnlyWhenOthersWait) {
     pinned.affinity = cpus_of({0});
     RunSummary shared = run_spec(GetParam(), test::spec({pinned}), by_name("static"), kMs);
     EXPECT_EQ(shared.completed, 2u);
-    // Without preemption each task would run once: 2 switches.
-    EXPECT_GE(shared.cpus[0].context_switches, 8u) << "tasks did not take turns";
+    // Without preemption each task would run once: 2 switches. The
+    // simulator takes 12 turns; the runtime's slices are wall time, and a
+    // worker thread preempted by a loaded host (6 seen under TSan in CI's
+    // stages) uses up a task's 6 ms in fewer of them.
+    uint64_t turns = GetParam() == Exec::Simulator ? 8u : 4u;
+    EXPECT_GE(shared.cpus[0].context_switches, turns) << "tasks did not take turns";
     EXPECT_EQ(shared.cpus[1].context_switches, 0u);
 
     auto alone = test::group("alone", 1, {test::run(6 * kMs)});
