@@ -24,6 +24,9 @@
 namespace schedkit {
 
 class LightThread;
+namespace detail {
+struct Worker;
+}
 
 // SpawnOptions place a spawned task: a name for traces, an affinity within
 // the runtime's CPUs (empty = any), and a nice value for its weight (or
@@ -227,11 +230,21 @@ class Runtime {
 
     // block_on() spawns `job` and blocks the calling thread until it ends,
     // returning its result or rethrowing. Starts the runtime if needed.
+    // Under a fast-path policy (steal) with unbound workers, the calling
+    // thread takes an idle worker's place while it waits and runs tasks
+    // there, the root first (as oneTBB's arena.execute): no hand-over to a
+    // worker and back. It leaves when the root ended or it found nothing to
+    // run for Config::idle_spin_ns, and then waits as a plain thread.
     template <typename T>
     T block_on(Job<T> job) {
         if (!running())
             start();
-        return spawn(std::move(job)).get();
+        GuestSeat seat(*this);
+        JoinHandle<T> h = spawn(std::move(job));
+        seat.run_until([](const void* p) { return static_cast<const JoinHandle<T>*>(p)->done(); },
+                       &h);
+        seat.leave();
+        return h.get();
     }
 
     // create_thread() makes a lightweight thread allowed on `cpumask`
@@ -274,6 +287,21 @@ class Runtime {
     static Runtime* current();
 
   private:
+    // GuestSeat is block_on()'s seat at an idle worker, if it got one.
+    class GuestSeat {
+      public:
+        explicit GuestSeat(Runtime& rt);
+        ~GuestSeat() { leave(); }
+        GuestSeat(const GuestSeat&) = delete;
+        GuestSeat& operator=(const GuestSeat&) = delete;
+        // run_until() runs the worker's tasks until done(arg) (or idle).
+        void run_until(bool (*done)(const void*), const void* arg);
+        void leave() noexcept;
+
+      private:
+        detail::Worker* w_;
+    };
+
     template <typename F>
     // Options go by reference from here on: a spawn with default options
     // moves no string or CPU set.

@@ -180,6 +180,11 @@ void RuntimeCore::submit(Fiber& f, SpawnOptions&& opts, bool is_thread) {
                                   std::memory_order_relaxed);
         if (cancel_new.load(std::memory_order_relaxed))
             f.cancel_requested.store(true, std::memory_order_relaxed);
+        if (here->guest_hold_next) [[unlikely]] {
+            here->guest_hold_next = false;
+            here->guest_root = &f;  // block_on's root: its guest runs it next
+            return;
+        }
         here->deque.push(&f);
         if (parked_workers.load(std::memory_order_relaxed) > 0)
             wake_one_parked(*here);
@@ -235,6 +240,26 @@ void RuntimeCore::submit(Fiber& f, SpawnOptions&& opts, bool is_thread) {
     size_t n = workers.size();
     Worker& w = *workers[next_worker_.fetch_add(1, std::memory_order_relaxed) % n];
     w.post(InboxItem{InboxItem::Kind::Spawn, &f});
+}
+
+Worker* RuntimeCore::seat_guest() {
+    // Not from a task or a worker (it would seat a thread twice), not while
+    // stopping (a plain thread's spawn is refused then), not with bound
+    // workers (their CPU is their identity: `schedkit run`, fidelity).
+    if (current_worker() != nullptr || !started_.load(std::memory_order_acquire) ||
+        stopping_.load(std::memory_order_acquire) || stopped_.load(std::memory_order_acquire))
+        return nullptr;
+    for (auto& w : workers) {
+        if (w->host_cpu >= 0 || !w->try_seat_guest())
+            continue;
+        // Only where the root takes the fast path: other policies place an
+        // outside spawn themselves, as before.
+        if (w->fast_spawns)
+            return w.get();
+        w->unseat_guest();
+        return nullptr;
+    }
+    return nullptr;
 }
 
 uint64_t RuntimeCore::new_task_id(Worker* here) {
@@ -567,6 +592,18 @@ Scheduler& Runtime::scheduler() {
 const Runtime::Config& Runtime::config() const {
     return core_->cfg;
 }
+Runtime::GuestSeat::GuestSeat(Runtime& rt) : w_(rt.core_->seat_guest()) {}
+
+void Runtime::GuestSeat::run_until(bool (*done)(const void*), const void* arg) {
+    if (w_ != nullptr)
+        w_->run_guest(done, arg);
+}
+
+void Runtime::GuestSeat::leave() noexcept {
+    if (w_ != nullptr)
+        std::exchange(w_, nullptr)->unseat_guest();
+}
+
 Runtime* Runtime::current() {
     detail::Worker* w = detail::current_worker();
     return w != nullptr ? w->rt.owner : nullptr;

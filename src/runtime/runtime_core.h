@@ -154,12 +154,37 @@ struct alignas(64) Worker {
     // (the active policy's fast_path(), and no recorder); refreshed by the
     // worker after a policy switch.
     bool fast_spawns = false;
-    int fast_steal_max = 1;     // Policy::fast_steal_max(), refreshed with fast_spawns
-    uint64_t next_tick_ns = 0;  // worker-private
-    uint64_t next_id = 0;       // worker-private: next task id of its reserved block
-    uint64_t id_end = 0;        // end of that block
+    int fast_steal_max = 1;  // Policy::fast_steal_max(), refreshed with fast_spawns
+    // next_tick_ns is written by the seat's holder, read by the idle
+    // thread too (has_work(), park_deadline()): relaxed.
+    std::atomic<uint64_t> next_tick_ns{0};
+    uint64_t next_id = 0;  // worker-private: next task id of its reserved block
+    uint64_t id_end = 0;   // end of that block
+
+    // The seat: who runs this worker's dispatch (schedule_once() and all
+    // the worker-private state above and below). The worker's own thread
+    // holds it while it works and gives it up while idle; meanwhile a
+    // thread in Runtime::block_on() may take it (a guest, as oneTBB's
+    // arena.execute runs the root on the calling thread) and run tasks here
+    // until its root ended. Taking it is an acquire, giving it up a release,
+    // so the holders' plain writes are ordered (docs/runtime.md, "block_on").
+    static constexpr uint32_t kSeatIdle = 0, kSeatThread = 1, kSeatGuest = 2;
+    std::atomic<uint32_t> seat{kSeatIdle};
+    // A guest's first fast spawn (block_on's root) is kept here instead of
+    // the deque, where an idle thief could take it first, and run_guest()
+    // runs it at once. Seat-owned.
+    bool guest_hold_next = false;
+    Fiber* guest_root = nullptr;
+    // try_seat_guest() takes the seat for the calling thread if nobody
+    // holds it; run_guest() runs the dispatch until done(arg) or idle for
+    // Config::idle_spin_ns; unseat_guest() gives it back (and kicks the
+    // worker's thread when something is left for it).
+    bool try_seat_guest() noexcept;
+    void run_guest(bool (*done)(const void*), const void* arg);
+    void unseat_guest() noexcept;
 
   private:
+    bool try_seat_thread() noexcept;
     // enter_read()/leave_read() open and close the worker's RCU read-side
     // section; it spans a slice's bookkeeping and the next pick, and is
     // never held while task code runs.
@@ -174,6 +199,9 @@ struct alignas(64) Worker {
     // yields. steal_fast() takes one from another worker's deque.
     void run_fast(Fiber& f);
     Fiber* steal_fast();
+    // fast_work_elsewhere() says whether another worker's deque has
+    // entries: all of them, not the policy's victims_, which belong to the
+    // seat (the idle thread asks without it).
     bool fast_work_elsewhere() const noexcept;
     // refresh_policy_view() re-reads what the worker caches of the active
     // policy (fast_path, steal_order) after a switch. In a read section.
@@ -231,6 +259,9 @@ class RuntimeCore final : public ExecutorHooks {
     // yet (the fast path's spawns: idle workers come to steal).
     void wake_one_parked(const Worker& from) noexcept;
     std::atomic<int> parked_workers{0};  // workers asleep on their futex
+    // seat_guest() seats the calling plain thread at an idle worker for
+    // Runtime::block_on(), or returns null (then it waits as before).
+    Worker* seat_guest();
     // worker_here() is the calling thread's worker if it belongs to this
     // runtime, else null.
     Worker* worker_here() const noexcept;

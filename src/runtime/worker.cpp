@@ -92,10 +92,19 @@ void Worker::main() {
     rcu_register_worker();
     bind_to_host_cpu();
     while (!rt.exit_workers.load(std::memory_order_acquire)) {
-        if (!schedule_once())
+        // The seat is this thread's while it works; idle, it gives the seat
+        // up, so that a block_on() caller can sit here (a guest).
+        if (!try_seat_thread()) {
+            idle_wait();  // a guest holds the seat: has_work() is false until it leaves
+            continue;
+        }
+        while (schedule_once() && !rt.exit_workers.load(std::memory_order_acquire)) {
+        }
+        leave_read();
+        seat.store(kSeatIdle, std::memory_order_release);
+        if (!rt.exit_workers.load(std::memory_order_acquire))
             idle_wait();
     }
-    leave_read();
     // Requests that raced with exit belong to finished runs: stop() only
     // sets exit_workers once every fiber has exited.
     rcu_unregister_worker();
@@ -148,19 +157,17 @@ void Worker::maybe_tick(uint64_t now) {
     // Between ticks nothing else is read: alive() sums every CPU's counters,
     // too much for every dispatch pass. A tick that comes due after the last
     // task exited only clears next_tick_ns (so a parked worker sleeps on).
-    if (next_tick_ns != 0 && now < next_tick_ns)
+    uint64_t next = next_tick_ns.load(std::memory_order_relaxed);
+    if (next != 0 && now < next)
         return;
     uint64_t period = rt.sched.policy().tick_period_ns();
     if (period == 0 || rt.sched.alive() == 0) {
-        next_tick_ns = 0;
+        next_tick_ns.store(0, std::memory_order_relaxed);
         return;
     }
-    if (next_tick_ns == 0) {
-        next_tick_ns = now + period;
-        return;
-    }
-    rt.sched.tick(cpu, now);
-    next_tick_ns = now + period;
+    if (next != 0)
+        rt.sched.tick(cpu, now);
+    next_tick_ns.store(now + period, std::memory_order_relaxed);
 }
 
 void Worker::service(uint64_t now) {
@@ -265,8 +272,8 @@ Fiber* Worker::steal_fast() {
 }
 
 bool Worker::fast_work_elsewhere() const noexcept {
-    for (int v : victims_)
-        if (!rt.workers[static_cast<size_t>(v)]->deque.empty_hint())
+    for (const auto& w : rt.workers)
+        if (w.get() != this && !w->deque.empty_hint())
             return true;
     return false;
 }
@@ -373,12 +380,18 @@ bool Worker::after_run(Fiber& f, Outcome o, uint64_t end) {
 }
 
 bool Worker::has_work(uint64_t now) const noexcept {
+    // Called by the idle thread, which does not hold the seat: atomics only.
+    // While a guest holds the seat, the guest does this CPU's work.
+    if (rt.exit_workers.load(std::memory_order_relaxed))
+        return true;
+    if (seat.load(std::memory_order_relaxed) == kSeatGuest)
+        return false;
     const RunQueue& rq = rt.sched.rq(cpu);
+    uint64_t tick = next_tick_ns.load(std::memory_order_relaxed);
     return inbox_pending.load(std::memory_order_relaxed) || !deque.empty_hint() ||
            fast_work_elsewhere() || rq.nr_queued.load(std::memory_order_relaxed) > 0 ||
            rq.push_to.load(std::memory_order_relaxed) >= 0 || timers.next_deadline() <= now ||
-           (next_tick_ns != 0 && next_tick_ns <= now) ||
-           rt.exit_workers.load(std::memory_order_relaxed);
+           (tick != 0 && tick <= now);
 }
 
 uint64_t Worker::park_deadline() const noexcept {
@@ -386,8 +399,9 @@ uint64_t Worker::park_deadline() const noexcept {
     // While tasks are alive, an idle CPU still runs its policy's periodic
     // balance (maybe_tick() keeps next_tick_ns at 0 otherwise) - unless the
     // policy put it to sleep.
-    if (next_tick_ns != 0 && !rt.sched.rq(cpu).sleeping.load(std::memory_order_relaxed))
-        deadline = std::min(deadline, next_tick_ns);
+    uint64_t tick = next_tick_ns.load(std::memory_order_relaxed);
+    if (tick != 0 && !rt.sched.rq(cpu).sleeping.load(std::memory_order_relaxed))
+        deadline = std::min(deadline, tick);
     return deadline;
 }
 
@@ -418,9 +432,13 @@ bool Worker::others_have_queued() const noexcept {
 }
 
 void Worker::pull_while_idle(uint64_t now) {
+    // The core's newidle pass for this CPU belongs to the seat's holder.
+    if (!try_seat_thread())
+        return;
     enter_read();
     rt.sched.idle_balance(cpu, now);
     leave_read();
+    seat.store(kSeatIdle, std::memory_order_release);
 }
 
 void Worker::idle_wait() {
@@ -445,7 +463,8 @@ void Worker::idle_wait() {
             return;
         // Fast-path spawns come without a kick while this worker spins:
         // look at the other deques more often (a read of two counters).
-        if ((i & 7) == 7 && fast_work_elsewhere())
+        if ((i & 7) == 7 && fast_work_elsewhere() &&
+            seat.load(std::memory_order_relaxed) != kSeatGuest)
             return;
         spin_pause();
         if ((i & 63) == 63) {
@@ -479,6 +498,74 @@ void Worker::idle_wait() {
     parked.store(false, std::memory_order_relaxed);
     idle_ns.store(idle_ns.load(std::memory_order_relaxed) + (rt.now_ns() - start),
                   std::memory_order_relaxed);
+}
+
+bool Worker::try_seat_thread() noexcept {
+    uint32_t idle = kSeatIdle;
+    return seat.compare_exchange_strong(idle, kSeatThread, std::memory_order_acquire,
+                                        std::memory_order_relaxed);
+}
+
+// ---- block_on's guest (docs/runtime.md, "block_on") ---------------------
+
+bool Worker::try_seat_guest() noexcept {
+    if (seat.load(std::memory_order_relaxed) != kSeatIdle)
+        return false;
+    uint32_t idle = kSeatIdle;
+    if (!seat.compare_exchange_strong(idle, kSeatGuest, std::memory_order_acquire,
+                                      std::memory_order_relaxed))
+        return false;
+    rcu_register_worker();  // the core's policy code runs here now
+    tls_worker = this;
+    // What the worker caches of the policy may predate a switch (or the
+    // worker's first pass): the guest's spawns follow the active policy.
+    enter_read();
+    refresh_policy_view();
+    leave_read();
+    guest_hold_next = true;
+    return true;
+}
+
+void Worker::run_guest(bool (*done)(const void*), const void* arg) {
+    guest_hold_next = false;
+    if (Fiber* root = std::exchange(guest_root, nullptr))
+        run_fast(*root);
+    uint64_t idle_from = 0;
+    while (!done(arg) && !rt.exit_workers.load(std::memory_order_acquire)) {
+        if (schedule_once()) {
+            idle_from = 0;
+            continue;
+        }
+        // Nothing here: the root waits on work elsewhere. Poll a while
+        // (the root's end is usually microseconds away), then leave the
+        // seat to the worker's thread and wait as a plain thread.
+        uint64_t now = rt.now_ns();
+        if (idle_from == 0)
+            idle_from = now;
+        else if (now - idle_from >= rt.cfg.idle_spin_ns)
+            return;
+        for (int i = 0; i < 64 && !done(arg); ++i)
+            spin_pause();
+    }
+}
+
+void Worker::unseat_guest() noexcept {
+    guest_hold_next = false;
+    if (Fiber* root = std::exchange(guest_root, nullptr))
+        deque.push(root);  // never ran here (the guest left early): a worker runs it
+    leave_read();
+    last_now_ = 0;  // the next holder reads the clock afresh
+    tls_worker = nullptr;
+    rcu_unregister_worker();
+    seat.store(kSeatIdle, std::memory_order_release);
+    // Pairs with idle_wait()'s fence: either the idle thread sees the seat
+    // free (and then the work), or we see it parked and kick it if we leave
+    // anything behind: tasks, a due tick, or any timer (the thread parked
+    // with a deadline that may predate a timer the guest's tasks set).
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (parked.load(std::memory_order_relaxed) &&
+        (timers.next_deadline() != UINT64_MAX || has_work(rt.now_ns())))
+        kick();
 }
 
 }  // namespace schedkit::detail
