@@ -158,37 +158,49 @@ void RuntimeCore::kick(int cpu) {
 }
 
 void RuntimeCore::submit(Fiber& f, SpawnOptions&& opts, bool is_thread) {
-    Task& t = f.task;
-    if (!opts.affinity.empty() && !opts.affinity.is_subset_of(sched.topology().all())) {
-        f.release();  // the runtime's reference: this fiber never existed
-        throw std::invalid_argument(fmt::format("spawn affinity '{}' is outside CPUs 0-{}",
-                                                opts.affinity.to_string(), sched.num_cpus() - 1));
-    }
     Worker* here = worker_here();
     // The fast path: a task spawned by a task, with default options, under
     // a policy that opts in goes on this worker's deque and nowhere else
     // (no core, no clock, no name): one push. It joins the core only if it
     // blocks or yields (Worker::run_fast).
-    if (here != nullptr && here->fast_spawns && !is_thread && opts.name.empty() &&
-        opts.affinity.empty() && opts.nice == 0 && opts.weight == 0 && opts.group < 0) {
-        t.id = new_task_id(here);
-        t.spawner_cpu = here->cpu;
-        t.executor_data = &f;
-        f.rt = this;
-        // Counted before anyone can see it, so it cannot end uncounted.
-        here->tasks_spawned.store(here->tasks_spawned.load(std::memory_order_relaxed) + 1,
-                                  std::memory_order_relaxed);
-        if (cancel_new.load(std::memory_order_relaxed))
-            f.cancel_requested.store(true, std::memory_order_relaxed);
-        if (here->guest_hold_next) [[unlikely]] {
-            here->guest_hold_next = false;
-            here->guest_root = &f;  // block_on's root: its guest runs it next
-            return;
-        }
-        here->deque.push(&f);
-        if (parked_workers.load(std::memory_order_relaxed) > 0)
-            wake_one_parked(*here);
+    if (here != nullptr && here->fast_spawns && !is_thread && opts.nice == 0 && opts.weight == 0 &&
+        opts.group < 0 && opts.name.empty() && opts.affinity.empty()) {
+        submit_fast(*here, f);
         return;
+    }
+    submit_core(here, f, std::move(opts), is_thread);
+}
+
+void RuntimeCore::submit_fast(Worker& here, Fiber& f) {
+    Task& t = f.task;
+    t.id = new_task_id(&here);
+    t.spawner_cpu = here.cpu;
+    t.executor_data = &f;
+    f.rt = this;
+    // Counted before anyone can see it, so it cannot end uncounted.
+    here.tasks_spawned.store(here.tasks_spawned.load(std::memory_order_relaxed) + 1,
+                             std::memory_order_relaxed);
+    if (cancel_new.load(std::memory_order_relaxed))
+        f.cancel_requested.store(true, std::memory_order_relaxed);
+    if (here.guest_hold_next) [[unlikely]] {
+        here.guest_hold_next = false;
+        here.guest_root = &f;  // block_on's root: its guest runs it next
+        return;
+    }
+    here.deque.push(&f);
+    // Wake a parked worker to come and steal; not when the only one parked
+    // is this worker's own thread (a guest holds its seat).
+    int parked = parked_workers.load(std::memory_order_relaxed);
+    if (parked > 1 || (parked == 1 && !here.parked.load(std::memory_order_relaxed)))
+        wake_one_parked(here);
+}
+
+void RuntimeCore::submit_core(Worker* here, Fiber& f, SpawnOptions&& opts, bool is_thread) {
+    Task& t = f.task;
+    if (!opts.affinity.empty() && !opts.affinity.is_subset_of(sched.topology().all())) {
+        f.release();  // the runtime's reference: this fiber never existed
+        throw std::invalid_argument(fmt::format("spawn affinity '{}' is outside CPUs 0-{}",
+                                                opts.affinity.to_string(), sched.num_cpus() - 1));
     }
     if (here == nullptr && (stopping_.load(std::memory_order_acquire) || stopped_)) {
         f.release();

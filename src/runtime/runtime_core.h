@@ -246,6 +246,10 @@ class RuntimeCore final : public ExecutorHooks {
     bool stopped() const noexcept { return stopped_; }
     // submit() registers a new fiber (task or thread) and queues it.
     void submit(Fiber& f, SpawnOptions&& opts, bool is_thread);
+    // submit_fast() is submit()'s fast path (docs/runtime.md, "The fast
+    // path"); submit_core() the rest: the core places the task.
+    void submit_fast(Worker& here, Fiber& f);
+    void submit_core(Worker* here, Fiber& f, SpawnOptions&& opts, bool is_thread);
     // wake_fiber() is detail::wake(): the RunState protocol, then the core.
     void wake_fiber(Fiber& f);
     // on_exit() runs on worker `w` after the core retired `f`.
