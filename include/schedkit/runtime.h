@@ -323,7 +323,10 @@ class Runtime {
     }
     template <typename T, typename Fib>
     JoinHandle<T> adopt(Fib* f, SpawnOptions&& opts) {
-        f->add_ref();  // one for the handle, one for the runtime
+        // One reference for the handle, one for the runtime. Nobody else
+        // has `f` yet: a plain store, not a locked increment (which would
+        // wait for the constructor's stores to the fresh block to drain).
+        f->refs.store(2, std::memory_order_relaxed);
         JoinHandle<T> h(
             f, [](detail::JoinableFiber& jf) -> T { return static_cast<Fib&>(jf).take(); });
         submit(f, std::move(opts));

@@ -79,9 +79,12 @@ void Worker::kick() noexcept {
     if (!poked.load(std::memory_order_relaxed))
         poked.store(true, std::memory_order_release);
     // Pairs with the fence in idle_wait(): either the worker sees the work
-    // we just published, or we see it parked and bump its futex word.
+    // we just published, or we see it parked and bump its futex word. A
+    // guest in its seat does its work instead (and when it leaves, either we
+    // see the seat free or it sees the work, and kicks: unseat_guest()).
     std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (parked.load(std::memory_order_relaxed)) {
+    if (parked.load(std::memory_order_relaxed) &&
+        seat.load(std::memory_order_relaxed) != kSeatGuest) {
         futex_word.fetch_add(1, std::memory_order_release);
         futex_wake(futex_word);
     }
@@ -458,7 +461,11 @@ void Worker::idle_wait() {
     poked.exchange(false, std::memory_order_seq_cst);
     bool sleeping = rt.sched.rq(cpu).sleeping.load(std::memory_order_relaxed);
     bool may_share_cpu = host_cpu < 0;
-    for (int i = 0; !sleeping && now - start < rt.cfg.idle_spin_ns; ++i) {
+    // While a guest holds the seat there is nothing to spin for: park at
+    // once (a spinning thread would take CPU time from the guest).
+    for (int i = 0; !sleeping && now - start < rt.cfg.idle_spin_ns &&
+                    seat.load(std::memory_order_relaxed) != kSeatGuest;
+         ++i) {
         if (((i & 63) == 0 || poked.load(std::memory_order_acquire)) && has_work(now))
             return;
         // Fast-path spawns come without a kick while this worker spins:
