@@ -157,7 +157,9 @@ struct JoinableFiber : Fiber, WaitSource {
     // Plain threads blocked in wait_blocking(): notify (a syscall) only
     // when there are some.
     std::atomic<uint32_t> thread_waiters{0};
-    bool taken = false;    // result already moved out (guarded by join_lock)
+    // taken: the result was moved out. Only the JoinHandle's holder takes
+    // it, one thread at a time (the handle is move-only), so a plain flag.
+    bool taken = false;
     bool started = false;  // owned by the running worker
 
     void finish() override;
@@ -340,7 +342,7 @@ class [[nodiscard]] JoinHandle {
     // done() says whether the task has finished. Thread-safe.
     bool done() const noexcept { return f_->done.load(std::memory_order_acquire) != 0; }
     // id() is the task's id in the scheduler core.
-    TaskId id() const noexcept { return f_->task.id; }
+    TaskId id() const noexcept { return f_->id; }
 
     // cancel() requests cancellation: the task gets Cancelled at its next
     // suspension point, or never starts. Thread-safe.

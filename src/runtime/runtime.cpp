@@ -172,10 +172,10 @@ void RuntimeCore::submit(Fiber& f, SpawnOptions&& opts, bool is_thread) {
 }
 
 void RuntimeCore::submit_fast(Worker& here, Fiber& f) {
-    Task& t = f.task;
-    t.id = new_task_id(&here);
-    t.spawner_cpu = here.cpu;
-    t.executor_data = &f;
+    // No Task: the fiber keeps what make_task() needs if it ever joins the
+    // core (Worker::run_fast).
+    f.id = new_task_id(&here);
+    f.spawner_cpu = here.cpu;
     f.rt = this;
     // Counted before anyone can see it, so it cannot end uncounted.
     here.tasks_spawned.store(here.tasks_spawned.load(std::memory_order_relaxed) + 1,
@@ -196,7 +196,7 @@ void RuntimeCore::submit_fast(Worker& here, Fiber& f) {
 }
 
 void RuntimeCore::submit_core(Worker* here, Fiber& f, SpawnOptions&& opts, bool is_thread) {
-    Task& t = f.task;
+    Task& t = f.make_task();
     if (!opts.affinity.empty() && !opts.affinity.is_subset_of(sched.topology().all())) {
         f.release();  // the runtime's reference: this fiber never existed
         throw std::invalid_argument(fmt::format("spawn affinity '{}' is outside CPUs 0-{}",
@@ -206,7 +206,7 @@ void RuntimeCore::submit_core(Worker* here, Fiber& f, SpawnOptions&& opts, bool 
         f.release();
         throw std::logic_error("Runtime is stopping: spawn refused");
     }
-    t.id = new_task_id(here);
+    t.id = f.id = new_task_id(here);
     // Default names are made only where something shows them (traces and
     // reports, thread listings): formatting one per task is a visible share
     // of a short task's cost.
@@ -219,8 +219,7 @@ void RuntimeCore::submit_core(Worker* here, Fiber& f, SpawnOptions&& opts, bool 
     t.weight = opts.weight != 0 ? opts.weight : nice_to_weight(opts.nice);
     t.affinity = std::move(opts.affinity);
     t.is_thread = is_thread;
-    t.spawner_cpu = here != nullptr ? here->cpu : -1;
-    t.executor_data = &f;
+    t.spawner_cpu = f.spawner_cpu = here != nullptr ? here->cpu : -1;
     f.rt = this;
     if (is_thread) {
         live_threads_.fetch_add(1, std::memory_order_relaxed);
@@ -338,19 +337,19 @@ void RuntimeCore::fast_wake(Fiber& f) {
 void RuntimeCore::core_wake(Fiber& f) {
     // Never seen by the core (a fast-path task in a join wait): no core
     // wake. The RunState CAS that let us here orders this read after the
-    // worker's promotion, if there was one.
-    if (task_state_hint(f.task) == TaskState::New) {
+    // worker's promotion (make_task()), if there was one.
+    if (!f.has_task) {
         fast_wake(f);
         return;
     }
     if (Worker* here = worker_here()) {
         RcuRead r;
-        sched.wake(f.task, now_ns(), here->cpu);
+        sched.wake(f.task(), now_ns(), here->cpu);
         return;
     }
     // Not a worker: the core (and policy code) runs on a registered RCU
     // reader, so hand the wake to the worker the task last ran on.
-    Worker& w = *workers[static_cast<size_t>(f.task.cpu)];
+    Worker& w = *workers[static_cast<size_t>(f.task().cpu)];
     w.post(InboxItem{InboxItem::Kind::Wake, &f});
 }
 
@@ -582,7 +581,13 @@ uint64_t Runtime::time_slice_ns() const {
     detail::RcuRead r;
     Policy& p = core_->sched.policy();
     detail::Fiber* f = detail::current_fiber();
-    return f != nullptr ? p.time_slice_ns(f->task) : p.quantum_ns;
+    if (f == nullptr)
+        return p.quantum_ns;
+    if (f->has_task)
+        return p.time_slice_ns(f->task());
+    // A fast-path task the core has not seen: as a fresh task's slice.
+    static const Task fresh;
+    return p.time_slice_ns(fresh);
 }
 RuntimeStats Runtime::stats() const {
     return core_->stats();

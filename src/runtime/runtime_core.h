@@ -221,6 +221,7 @@ struct alignas(64) Worker {
     uint64_t policy_gen_ = UINT64_MAX;  // policy_switches() when last refreshed
     std::vector<int> victims_;          // steal order (Policy::steal_order)
     int fast_streak_ = 0;               // fast tasks run since the last full pass
+    bool deque_turn_ = false;           // a core task yielded to the deque's tasks
     uint64_t last_now_ = 0;             // end of the slice just run: the next pass's clock, or 0
     bool in_read_ = false;              // inside the RCU read-side section (enter_read)
 };

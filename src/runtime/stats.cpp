@@ -68,10 +68,10 @@ RuntimeStats RuntimeCore::stats() const {
     {
         std::lock_guard g(threads_mu_);
         for (ThreadFiber* t : threads_) {
-            int cpu = std::atomic_ref<const int>(t->task.cpu).load(std::memory_order_relaxed);
+            int cpu = std::atomic_ref<const int>(t->task().cpu).load(std::memory_order_relaxed);
             if (cpu >= 0 && cpu < static_cast<int>(st.workers.size()))
                 st.workers[static_cast<size_t>(cpu)].threads.emplace_back(
-                    t->task.name, t->busy_pct.load(std::memory_order_relaxed));
+                    t->task().name, t->busy_pct.load(std::memory_order_relaxed));
         }
     }
     s.events = slices;

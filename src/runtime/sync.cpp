@@ -73,7 +73,6 @@ void JoinableFiber::unlink(Waiter& w) noexcept {
 }
 
 void JoinableFiber::take_check() {
-    std::lock_guard g(join_lock);
     if (taken)
         throw std::logic_error("JoinHandle: the result was already taken");
     taken = true;

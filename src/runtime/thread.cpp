@@ -77,7 +77,7 @@ void ThreadFiber::account(bool worked, uint64_t ran_ns, uint64_t now) {
         win_start_ns = now - ran_ns;
     if (worked) {
         win_busy_ns += ran_ns;
-        std::atomic_ref<uint64_t>(task.work_ns).fetch_add(ran_ns, std::memory_order_relaxed);
+        std::atomic_ref<uint64_t>(task().work_ns).fetch_add(ran_ns, std::memory_order_relaxed);
     }
     uint64_t span = now - win_start_ns;
     if (span < window_ns)
@@ -86,7 +86,7 @@ void ThreadFiber::account(bool worked, uint64_t ran_ns, uint64_t now) {
     double pct =
         std::min(100.0, 100.0 * static_cast<double>(win_busy_ns) / static_cast<double>(span));
     busy_pct.store(pct, std::memory_order_relaxed);
-    std::atomic_ref<double>(task.busy_pct).store(pct, std::memory_order_relaxed);
+    std::atomic_ref<double>(task().busy_pct).store(pct, std::memory_order_relaxed);
     win_start_ns = now;
     win_busy_ns = 0;
 }
@@ -165,7 +165,7 @@ LightThread::~LightThread() {
 }
 
 const std::string& LightThread::name() const {
-    return fiber_->task.name;
+    return fiber_->task().name;
 }
 
 SendStatus LightThread::send(Message&& msg) {
@@ -212,7 +212,7 @@ uint64_t LightThread::messages_run() const {
 }
 
 int LightThread::cpu() const {
-    return std::atomic_ref<int>(fiber_->task.cpu).load(std::memory_order_relaxed);
+    return std::atomic_ref<int>(fiber_->task().cpu).load(std::memory_order_relaxed);
 }
 
 std::shared_ptr<LightThread> Runtime::create_thread(std::string name, CpuSet cpumask) {

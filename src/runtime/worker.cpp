@@ -133,11 +133,11 @@ void Worker::drain_inbox(uint64_t now) {
         for (size_t i = 0; i < n; ++i) {
             Fiber& f = *items[i].fiber;
             if (items[i].kind == InboxItem::Kind::Spawn)
-                rt.sched.spawn(f.task, now, true);
+                rt.sched.spawn(f.task(), now, true);
             else if (items[i].kind == InboxItem::Kind::FastWake)
                 deque.push(&f);
             else
-                rt.sched.wake(f.task, now);
+                rt.sched.wake(f.task(), now);
         }
     }
 }
@@ -209,8 +209,9 @@ bool Worker::schedule_once() {
     // has nothing queued here and nothing was posted; a full pass (timers,
     // tick, inbox, the core's queue) at least every 64 tasks. No clock read
     // and no read-side section per task.
-    if (fast_streak_ < 64 && rt.sched.rq(cpu).nr_queued.load(std::memory_order_relaxed) == 0 &&
-        !inbox_pending.load(std::memory_order_relaxed)) {
+    if ((fast_streak_ < 64 && rt.sched.rq(cpu).nr_queued.load(std::memory_order_relaxed) == 0 &&
+         !inbox_pending.load(std::memory_order_relaxed)) ||
+        std::exchange(deque_turn_, false)) {
         // Its own deque first (the owner's size is exact: an empty pop,
         // which costs a locked store, is skipped), then another worker's:
         // a thief keeps taking stolen tasks without a full pass each.
@@ -288,7 +289,11 @@ void Worker::run_fast(Fiber& f) {
     tls_fiber = nullptr;
     if (o == Outcome::Exit) {
         fast_tasks.store(fast_tasks.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-        f.finish();
+        // With its handle dropped (a detached task) nobody can join it or
+        // read its result: no finish(), and release() frees it without a
+        // locked instruction.
+        if (!f.sole_owner())
+            f.finish();
         rt.on_fast_exit(*this, f);
         f.release();
         return;
@@ -312,7 +317,7 @@ void Worker::run_fast(Fiber& f) {
                         std::memory_order_relaxed);
     uint64_t now = rt.now_ns();
     enter_read();
-    rt.sched.adopt_running(cpu, f.task, now);
+    rt.sched.adopt_running(cpu, f.make_task(), now);
     last_now_ = now;
     if (after_run(f, o, now))
         run_fiber(f, now);
@@ -331,7 +336,7 @@ void Worker::run_fiber(Fiber& f, uint64_t start) {
         slices.store(slices.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
         last_now_ = end;
         if (rt.recorder)
-            rt.recorder->on_run(cpu, f.task, start, end);
+            rt.recorder->on_run(cpu, f.task(), start, end);
         // Left by the next schedule_once() after its pick (or by
         // after_run() before the task runs on).
         enter_read();
@@ -343,19 +348,26 @@ void Worker::run_fiber(Fiber& f, uint64_t start) {
 
 bool Worker::after_run(Fiber& f, Outcome o, uint64_t end) {
     switch (o) {
-        case Outcome::Yield:
+        case Outcome::Yield: {
             service(end);
             // The core decides, as for the simulator at the end of a
             // quantum: a fresh slice, no switch, unless others wait, a
-            // push is pending or the policy wants the task elsewhere.
-            if (rt.sched.after_slice(cpu) == Scheduler::SliceAction::Continue) {
+            // push is pending or the policy wants the task elsewhere. The
+            // core does not see this worker's deque: with tasks waiting
+            // there, a yield gives one of them the next turn (deque_turn_),
+            // or a task polling for its own fast-path children would spin
+            // alone on this worker.
+            bool deque_waits = !deque.empty_hint();
+            if (!deque_waits && rt.sched.after_slice(cpu) == Scheduler::SliceAction::Continue) {
                 leave_read();
                 last_now_ = 0;
                 return true;
             }
             rt.sched.put_prev(cpu, end);
+            deque_turn_ = deque_waits;
             nudge_idle_worker(end);
             return false;
+        }
         case Outcome::Block: {
             rt.sched.block(cpu, end);
             RunState expected = RunState::Running;
@@ -364,16 +376,17 @@ bool Worker::after_run(Fiber& f, Outcome o, uint64_t end) {
                 // Woken while it was still running here: wake it now.
                 SCHEDKIT_CHECK(expected == RunState::WakePending, "fiber run state corrupt");
                 f.run_state.store(RunState::Queued, std::memory_order_relaxed);
-                rt.sched.wake(f.task, end);
+                rt.sched.wake(f.task(), end);
             }
             return false;
         }
         case Outcome::Exit: {
-            bool is_thread = f.task.is_thread;
+            bool is_thread = f.task().is_thread;
             rt.sched.exit(cpu, end);
             if (rt.recorder)
-                rt.recorder->on_exit(f.task, end);
-            f.finish();
+                rt.recorder->on_exit(f.task(), end);
+            if (is_thread || !f.sole_owner())  // as in run_fast()
+                f.finish();
             rt.on_exit(*this, f, is_thread);
             f.release();
             return false;
@@ -496,7 +509,12 @@ void Worker::idle_wait() {
     std::atomic_thread_fence(std::memory_order_seq_cst);
     now = rt.now_ns();
     if (!has_work(now)) {
-        uint64_t deadline = park_deadline();
+        // A guest in the seat runs this CPU's ticks and timers: sleep until
+        // kicked (unseat_guest() kicks for what it leaves), not until a tick
+        // that is overdue only because the guest has not looked at it yet
+        // (waking for it would spin this thread against the guest).
+        uint64_t deadline =
+            seat.load(std::memory_order_relaxed) == kSeatGuest ? UINT64_MAX : park_deadline();
         parks.store(parks.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
         if (deadline > now)
             futex_wait(futex_word, seq, deadline == UINT64_MAX ? UINT64_MAX : deadline - now);

@@ -9,6 +9,7 @@
 #include <coroutine>
 #include <cstdint>
 #include <exception>
+#include <new>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -118,7 +119,10 @@ struct WaitSource {
 enum class RunState : uint8_t { Queued, Running, Blocked, WakePending };
 
 // Fiber is the runtime's control block of one schedulable entity: a spawned
-// coroutine task or a lightweight thread. `task` is the core's view of it.
+// coroutine task or a lightweight thread. task() is the core's view of it,
+// built only when the fiber joins the core (make_task()): a fast-path task
+// (docs/runtime.md, "The fast path") that runs and ends, or only waits on
+// joins, never has one, so a spawn writes none of its ~256 bytes.
 //
 // The wait protocol (docs/runtime.md, "Waiting and waking"):
 // - A fiber about to block links one Waiter into one source, records the
@@ -132,7 +136,13 @@ enum class RunState : uint8_t { Queued, Running, Blocked, WakePending };
 //   destroyed waits for them. So a resumed fiber never touches its source
 //   again, and a source never goes away under a canceller.
 struct Fiber : Pooled {
-    virtual ~Fiber() = default;
+    Fiber() noexcept {}
+    virtual ~Fiber() {
+        if (has_task)
+            task().~Task();
+    }
+    Fiber(const Fiber&) = delete;
+    Fiber& operator=(const Fiber&) = delete;
     // run() executes one slice: until the fiber yields, blocks or exits.
     virtual Outcome run() = 0;
     // finish() runs on the worker after the core retired the task: publish
@@ -142,27 +152,59 @@ struct Fiber : Pooled {
     // (lightweight threads wake for their pollers this way).
     virtual void poke(uint64_t gen) { (void)gen; }
 
-    Task task;
-    RuntimeCore* rt = nullptr;
-    std::coroutine_handle<> resume_point;  // where a coroutine fiber continues
-    Outcome outcome = Outcome::Exit;       // set by whatever suspended it
-    std::atomic<bool> armed{false};
-    WakeReason wake_reason = WakeReason::None;  // written by the claimer only
-    WaitSource* wait_src = nullptr;             // written before arm(), read after claim()
-    Waiter* wait_w = nullptr;
-    std::atomic<bool> cancel_requested{false};
-    std::atomic<RunState> run_state{RunState::Queued};
+    // What the fast path touches per task comes first (with the vtable
+    // pointer, on the block's first cache line).
     std::atomic<int> refs{1};
+    std::atomic<RunState> run_state{RunState::Queued};
     // fast_join: the fiber is suspending in a join wait (set by
     // JoinAwaiter). A fast-path task blocked that way stays off the core
     // (docs/runtime.md, "The fast path"). Owned by the running worker.
     bool fast_join = false;
+    // has_task: task() is built (make_task()). Written once, by submit_core()
+    // before anyone else sees the fiber or by the worker promoting it while it
+    // runs; a waker reads it after its RunState CAS, which orders the two.
+    bool has_task = false;
+    Outcome outcome = Outcome::Exit;       // set by whatever suspended it
+    std::coroutine_handle<> resume_point;  // where a coroutine fiber continues
+    RuntimeCore* rt = nullptr;
+    TaskId id = 0;         // the task's id, with or without a Task
+    int spawner_cpu = -1;  // Task::spawner_cpu, kept for make_task()
+    std::atomic<bool> armed{false};
+    WakeReason wake_reason = WakeReason::None;  // written by the claimer only
+    std::atomic<bool> cancel_requested{false};
+    WaitSource* wait_src = nullptr;  // written before arm(), read after claim()
+    Waiter* wait_w = nullptr;
+
+    // task() is the core's Task; only once has_task (make_task()).
+    Task& task() noexcept { return *std::launder(reinterpret_cast<Task*>(task_mem_)); }
+    const Task& task() const noexcept {
+        return *std::launder(reinterpret_cast<const Task*>(task_mem_));
+    }
+    // make_task() builds the Task (id, spawner CPU, executor_data filled
+    // in) for the core to see. Once, by whoever owns the fiber then.
+    Task& make_task() noexcept {
+        Task* t = new (task_mem_) Task();
+        t->id = id;
+        t->spawner_cpu = spawner_cpu;
+        t->executor_data = this;
+        has_task = true;
+        return *t;
+    }
 
     void add_ref() noexcept { refs.fetch_add(1, std::memory_order_relaxed); }
     void release() noexcept {
-        if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1)
+        // Holding the last reference, nobody else can take one (a new
+        // reference is always copied from a held one): no locked
+        // instruction. The acquire pairs with the other holders' release.
+        if (refs.load(std::memory_order_acquire) == 1 ||
+            refs.fetch_sub(1, std::memory_order_acq_rel) == 1)
             delete this;
     }
+    // sole_owner() says whether the caller's reference is the only one.
+    bool sole_owner() const noexcept { return refs.load(std::memory_order_acquire) == 1; }
+
+  private:
+    alignas(Task) unsigned char task_mem_[sizeof(Task)];
 };
 
 // current_fiber() is the fiber running on the calling thread, or null.
