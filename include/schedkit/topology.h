@@ -38,7 +38,12 @@ class Topology {
     // InputError naming the input and what was expected.
     static Topology load(std::string_view spec);
     static Topology host();
+    // synthetic() builds the description directly (hwloc's own loader is
+    // quadratic in the objects under one parent); with attributes ("(...)")
+    // hwloc builds it, up to 1,024 CPUs. synthetic_hwloc() always asks hwloc:
+    // the reference the direct construction is tested against.
     static Topology synthetic(std::string_view description);
+    static Topology synthetic_hwloc(std::string_view description);
     static Topology from_xml(const std::string& path);
     // flat() is n CPUs, one core each, one shared LLC, one package: handy in tests.
     static Topology flat(int n);

@@ -4,12 +4,11 @@
 #include <hwloc.h>
 #include <sys/stat.h>
 
-#include <cctype>
-#include <charconv>
 #include <map>
 #include <memory>
 
 #include "schedkit/error.h"
+#include "topo/synthetic.h"
 
 namespace schedkit {
 
@@ -123,62 +122,6 @@ Topology from_hwloc(hwloc_topology_t topo, std::string source) {
     return Topology(std::move(source), std::move(cpus), nnuma, std::move(distances));
 }
 
-// check_synthetic() gives a column for the common mistakes before hwloc's
-// parser (which only says yes or no) sees the text.
-void check_synthetic(std::string_view text) {
-    auto fail = [&](size_t col, const std::string& what) {
-        throw InputError(
-            fmt::format("topology '{}': column {}: {} ({})", text, col + 1, what, kSyntheticHint));
-    };
-    size_t i = 0;
-    bool any = false;
-    uint64_t cpus = 1;  // the product of the counts: the leaves, i.e. the CPUs
-    while (i < text.size()) {
-        if (text[i] == ' ') {
-            ++i;
-            continue;
-        }
-        size_t start = i;
-        while (i < text.size() && text[i] != ':' && text[i] != ' ')
-            ++i;
-        std::string type(text.substr(start, i - start));
-        hwloc_obj_type_t t;
-        union hwloc_obj_attr_u attr;
-        if (hwloc_type_sscanf(type.c_str(), &t, &attr, sizeof(attr)) != 0)
-            fail(start, fmt::format("unknown object type '{}'", type));
-        if (i >= text.size() || text[i] != ':')
-            fail(i, fmt::format("expected ':' after '{}'", type));
-        ++i;
-        size_t num = i;
-        while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])))
-            ++i;
-        if (num == i)
-            fail(num, "expected a count");
-        uint64_t count = 0;
-        auto [end, ec] = std::from_chars(text.data() + num, text.data() + i, count);
-        (void)end;
-        if (ec != std::errc{} || count > static_cast<uint64_t>(kMaxTopologyCpus))
-            fail(num, fmt::format("count must be at most {}", kMaxTopologyCpus));
-        if (count == 0)
-            fail(num, "count must be >= 1");
-        cpus *= count;  // each factor <= 4096 and cpus <= 4096 before: no overflow
-        if (cpus > static_cast<uint64_t>(kMaxTopologyCpus))
-            fail(num, fmt::format("more than {} CPUs in all (schedkit's limit)", kMaxTopologyCpus));
-        if (i < text.size() && text[i] == '(') {  // attributes, e.g. numa:2(memory=1GB)
-            while (i < text.size() && text[i] != ')')
-                ++i;
-            if (i == text.size())
-                fail(i, "unterminated '('");
-            ++i;
-        }
-        if (i < text.size() && text[i] != ' ')
-            fail(i, fmt::format("unexpected '{}'", text[i]));
-        any = true;
-    }
-    if (!any)
-        fail(0, "empty description");
-}
-
 }  // namespace
 
 Topology::Topology(std::string source, std::vector<CpuInfo> cpus, int num_numa,
@@ -208,7 +151,19 @@ Topology Topology::host() {
 }
 
 Topology Topology::synthetic(std::string_view description) {
-    check_synthetic(description);
+    detail::SyntheticLevels levels = detail::check_synthetic(description);
+    if (!levels.has_attributes)
+        return detail::build_synthetic(description, levels);
+    if (levels.cpus > detail::kMaxHwlocSyntheticCpus)
+        throw InputError(fmt::format(
+            "topology '{}': {} CPUs with attributes '(...)' (expected at most {} when a level "
+            "has attributes, or no attributes for up to {})",
+            description, levels.cpus, detail::kMaxHwlocSyntheticCpus, kMaxTopologyCpus));
+    return synthetic_hwloc(description);
+}
+
+Topology Topology::synthetic_hwloc(std::string_view description) {
+    (void)detail::check_synthetic(description);
     HwlocPtr t = make_hwloc();
     std::string d(description);
     if (hwloc_topology_set_synthetic(t.get(), d.c_str()) != 0 || hwloc_topology_load(t.get()) != 0)
