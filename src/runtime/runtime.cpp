@@ -4,7 +4,10 @@
 
 #include <fmt/format.h>
 
+#include <sched.h>
+
 #include <algorithm>
+#include <cstring>
 
 #include "core/check.h"
 #include "runtime/runtime_core.h"
@@ -31,6 +34,24 @@ CpuSet host_os_cpus() {
     return s;
 }
 
+// allowed_cpus() is the host CPUs the calling thread may run on (taskset,
+// cgroup cpuset); the machine's when the mask cannot be read.
+CpuSet allowed_cpus() {
+    CpuSet host = host_os_cpus();
+    int n = std::max(host.last() + 1, 1);
+    size_t size = CPU_ALLOC_SIZE(n);
+    cpu_set_t* mask = CPU_ALLOC(n);
+    if (mask == nullptr)
+        return host;
+    CpuSet out;
+    if (sched_getaffinity(0, size, mask) == 0)
+        for (int c = host.first(); c >= 0; c = host.next(c))
+            if (CPU_ISSET_S(static_cast<size_t>(c), size, mask))
+                out.set(c);
+    CPU_FREE(mask);
+    return out.empty() ? host : out;
+}
+
 }  // namespace
 
 namespace detail {
@@ -48,7 +69,9 @@ namespace {
 detail::Resolved resolve(Runtime::Config cfg) {
     cfg.validate();
     detail::Resolved r;
-    CpuSet cpus = cfg.cpus.empty() ? host_os_cpus() : cfg.cpus;
+    // By default the CPUs this thread may run on: a runtime started under
+    // `taskset -c 0` stays on CPU 0, bound or not.
+    CpuSet cpus = cfg.cpus.empty() ? allowed_cpus() : cfg.cpus;
     if (cfg.workers == 0)
         cfg.workers = cfg.topology ? cfg.topology->num_cpus() : cpus.count();
     if (cfg.topology)
@@ -89,7 +112,17 @@ void Runtime::Config::validate() const {
     if (!cpus.empty() && !cpus.is_subset_of(host_os_cpus()))
         throw InputError(fmt::format("cpus '{}': expected CPUs of this machine ({})",
                                      cpus.to_string(), host_os_cpus().to_string()));
-    int n = workers != 0 ? workers : (cpus.empty() ? host_os_cpus().count() : cpus.count());
+    if (bind && !cpus.empty() && !cpus.is_subset_of(allowed_cpus())) {
+        CpuSet allowed = allowed_cpus(), outside;
+        for (int c = cpus.first(); c >= 0; c = cpus.next(c))
+            if (!allowed.test(c))
+                outside.set(c);
+        throw InputError(fmt::format(
+            "cpus '{}': CPU {} is not one this process may run on (expected CPUs within {}, the "
+            "affinity mask)",
+            cpus.to_string(), outside.to_string(), allowed.to_string()));
+    }
+    int n = workers != 0 ? workers : (cpus.empty() ? allowed_cpus().count() : cpus.count());
     if (topology && topology->num_cpus() != n && workers != 0)
         throw InputError(fmt::format("topology '{}' has {} CPUs: expected one per worker ({})",
                                      topology->source(), topology->num_cpus(), n));
@@ -137,15 +170,53 @@ RuntimeCore::~RuntimeCore() {
 
 void RuntimeCore::start() {
     std::lock_guard g(lifecycle_mu_);
-    start_locked();
+    start_locked(true);
 }
 
-void RuntimeCore::start_locked() {
+void RuntimeCore::start_locked(bool report_bind_failures) {
     if (started_)
         throw std::logic_error("Runtime::start(): already started");
-    started_ = true;
+    int binding = 0;
+    for (auto& w : workers)
+        binding += w->host_cpu >= 0 ? 1 : 0;
+    binds_pending_.store(binding, std::memory_order_relaxed);
+    start_verdict_.store(0, std::memory_order_relaxed);
     for (auto& w : workers)
         w->thread = std::thread([wp = w.get()] { wp->main(); });
+    for (int n; (n = binds_pending_.load(std::memory_order_acquire)) != 0;)
+        binds_pending_.wait(n, std::memory_order_acquire);
+    const Worker* failed = nullptr;
+    for (auto& w : workers)
+        if (w->host_cpu >= 0 && w->bind_error != 0 && failed == nullptr)
+            failed = w.get();
+    if (failed != nullptr && report_bind_failures) {
+        // Not started after all: the workers leave before their loop, and
+        // work handed over before start() stays queued for a later start()
+        // or stop().
+        exit_workers.store(true, std::memory_order_release);
+        start_verdict_.store(1, std::memory_order_release);
+        start_verdict_.notify_all();
+        for (auto& w : workers)
+            w->thread.join();
+        exit_workers.store(false, std::memory_order_relaxed);
+        throw InputError(fmt::format(
+            "cpus '{}': cannot bind worker {} to CPU {}: {} (expected CPUs this process may "
+            "run on: its affinity mask and cpuset; Runtime::start)",
+            cfg.cpus.empty() ? std::string("default") : cfg.cpus.to_string(), failed->cpu,
+            failed->host_cpu, std::strerror(failed->bind_error)));
+    }
+    started_ = true;
+    start_verdict_.store(1, std::memory_order_release);
+    start_verdict_.notify_all();
+}
+
+void RuntimeCore::bind_reported() noexcept {
+    if (binds_pending_.fetch_sub(1, std::memory_order_acq_rel) == 1)
+        binds_pending_.notify_all();
+}
+
+void RuntimeCore::wait_start_verdict() noexcept {
+    start_verdict_.wait(0, std::memory_order_acquire);
 }
 
 Worker* RuntimeCore::worker_here() const noexcept {
@@ -438,7 +509,7 @@ StopReport RuntimeCore::stop(std::chrono::nanoseconds drain) {
     if (stopped_)
         return report_;
     if (!started_)
-        start_locked();
+        start_locked(false);
     stopping_.store(true, std::memory_order_release);
     auto deadline = Clock::now() + drain;
     stop_waiting_.store(true, std::memory_order_seq_cst);

@@ -118,6 +118,9 @@ struct alignas(64) Worker {
     RuntimeCore& rt;
     const int cpu;
     const int host_cpu;  // bound to this host CPU, or -1
+    // bind_error is the bind's result (0 or an errno), written by the worker
+    // before RuntimeCore::bind_reported() and read by start() after it.
+    int bind_error = 0;
     std::thread thread;
     moodycamel::ConcurrentQueue<InboxItem> inbox;
     // inbox_pending is set after every post and cleared before a drain, so
@@ -215,7 +218,7 @@ struct alignas(64) Worker {
     bool others_have_queued() const noexcept;
     void pull_while_idle(uint64_t now);
     uint64_t park_deadline() const noexcept;
-    void bind_to_host_cpu();
+    int bind_to_host_cpu() noexcept;  // 0 or the errno of the failed bind
 
     uint64_t last_nudge_ns_ = 0;
     uint64_t policy_gen_ = UINT64_MAX;  // policy_switches() when last refreshed
@@ -242,6 +245,10 @@ class RuntimeCore final : public ExecutorHooks {
     }
 
     void start();  // start() and stop(): safe from any thread, stop() idempotent
+    // A worker that binds reports its bind, then waits for start()'s verdict
+    // (start_locked: every bind must succeed, else start() throws).
+    void bind_reported() noexcept;
+    void wait_start_verdict() noexcept;
     StopReport stop(std::chrono::nanoseconds drain);
     bool started() const noexcept { return started_; }
     bool stopped() const noexcept { return stopped_; }
@@ -309,7 +316,11 @@ class RuntimeCore final : public ExecutorHooks {
 
   private:
     explicit RuntimeCore(Resolved r);
-    void start_locked();  // start() with lifecycle_mu_ held
+    // start_locked() is start() with lifecycle_mu_ held. With
+    // report_bind_failures, a worker that cannot bind to its CPU makes it
+    // stop the workers again (none ran anything) and throw InputError;
+    // stop() starting a never-started runtime runs unbound workers instead.
+    void start_locked(bool report_bind_failures);
     // wait_until() waits until done() holds (checked under idle_mu_) or the
     // deadline; returns done().
     // Polls as well (every millisecond): a fast-path task's end does not
@@ -351,6 +362,8 @@ class RuntimeCore final : public ExecutorHooks {
     std::mutex lifecycle_mu_;
     std::atomic<bool> started_{false};
     std::atomic<bool> stopped_{false};
+    std::atomic<int> binds_pending_{0};  // workers yet to report their bind
+    std::atomic<int> start_verdict_{0};  // 0 until start() decided; then 1
     StopReport report_;
     uint64_t stop_ns_ = 0;
 };

@@ -1,7 +1,8 @@
 // worker.cpp: one worker per CPU: the dispatch loop (the simulator's, with
 // a real clock), its inbox, timers, ticks, and parking.
-#include <hwloc.h>
 #include <linux/futex.h>
+#include <pthread.h>
+#include <sched.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -37,17 +38,6 @@ void futex_wake(std::atomic<uint32_t>& word) {
             0);
 }
 
-// host_hwloc() is one hwloc topology of this machine for binding, loaded once.
-hwloc_topology_t host_hwloc() {
-    static hwloc_topology_t topo = [] {
-        hwloc_topology_t t = nullptr;
-        if (hwloc_topology_init(&t) != 0 || hwloc_topology_load(t) != 0)
-            return static_cast<hwloc_topology_t>(nullptr);
-        return t;
-    }();
-    return topo;
-}
-
 }  // namespace
 
 Fiber* current_fiber() noexcept {
@@ -60,18 +50,19 @@ Worker* current_worker() noexcept {
 
 Worker::Worker(RuntimeCore& r, int c, int h) : rt(r), cpu(c), host_cpu(h) {}
 
-void Worker::bind_to_host_cpu() {
-    if (host_cpu < 0)
-        return;
-    hwloc_topology_t topo = host_hwloc();
-    if (topo == nullptr)
-        return;
-    hwloc_bitmap_t set = hwloc_bitmap_alloc();
-    hwloc_bitmap_only(set, static_cast<unsigned>(host_cpu));
-    // Binding can fail in a restricted container; the worker then runs
-    // wherever Linux puts it, which is still correct, only less predictable.
-    hwloc_set_cpubind(topo, set, HWLOC_CPUBIND_THREAD);
-    hwloc_bitmap_free(set);
+int Worker::bind_to_host_cpu() noexcept {
+    // host_cpu is the kernel's CPU id (hwloc's os_index). A CPU outside the
+    // process's cpuset (cgroup) fails with EINVAL; Runtime::start() reports
+    // it (RuntimeCore::start_locked).
+    size_t size = CPU_ALLOC_SIZE(host_cpu + 1);
+    cpu_set_t* set = CPU_ALLOC(host_cpu + 1);
+    if (set == nullptr)
+        return ENOMEM;
+    CPU_ZERO_S(size, set);
+    CPU_SET_S(static_cast<size_t>(host_cpu), size, set);
+    int err = pthread_setaffinity_np(pthread_self(), size, set);
+    CPU_FREE(set);
+    return err;
 }
 
 void Worker::kick() noexcept {
@@ -93,7 +84,13 @@ void Worker::kick() noexcept {
 void Worker::main() {
     tls_worker = this;
     rcu_register_worker();
-    bind_to_host_cpu();
+    if (host_cpu >= 0) {
+        // start() waits for every worker's bind and decides: run, or (a
+        // bind failed) exit_workers before anything ran here.
+        bind_error = bind_to_host_cpu();
+        rt.bind_reported();
+        rt.wait_start_verdict();
+    }
     while (!rt.exit_workers.load(std::memory_order_acquire)) {
         // The seat is this thread's while it works; idle, it gives the seat
         // up, so that a block_on() caller can sit here (a guest).
