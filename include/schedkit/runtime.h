@@ -212,21 +212,21 @@ class Runtime {
     // class-type argument twice when the call is the operand of co_await.)
     template <typename T>
     JoinHandle<T> spawn(Job<T> job, SpawnOptions opts) {
-        return spawn_fn(detail::JobHolder<T>{std::move(job)}, std::move(opts));
+        return spawn_fn(detail::JobHolder<T>{std::move(job)}, &opts);
     }
     template <typename T>
     JoinHandle<T> spawn(Job<T> job) {
-        return spawn_fn(detail::JobHolder<T>{std::move(job)}, SpawnOptions{});
+        return spawn_fn(detail::JobHolder<T>{std::move(job)}, nullptr);
     }
     // spawn(fn) runs fn() as a task: fn may be a coroutine returning Job<T>
     // (it is kept alive as long as the task, so its captures stay valid) or
     // a plain function returning T.
     template <typename F>
     requires std::is_invocable_v<F&>
-    auto spawn(F fn, SpawnOptions opts) { return spawn_fn(std::move(fn), std::move(opts)); }
+    auto spawn(F fn, SpawnOptions opts) { return spawn_fn(std::move(fn), &opts); }
     template <typename F>
     requires std::is_invocable_v<F&>
-    auto spawn(F fn) { return spawn_fn(std::move(fn), SpawnOptions{}); }
+    auto spawn(F fn) { return spawn_fn(std::move(fn), nullptr); }
 
     // block_on() spawns `job` and blocks the calling thread until it ends,
     // returning its result or rethrowing. Starts the runtime if needed.
@@ -303,9 +303,9 @@ class Runtime {
     };
 
     template <typename F>
-    // Options go by reference from here on: a spawn with default options
-    // moves no string or CPU set.
-    auto spawn_fn(F fn, SpawnOptions&& opts) {
+    // Options go by pointer from here on, null for a spawn without them:
+    // such a spawn builds, checks and moves no SpawnOptions at all.
+    auto spawn_fn(F fn, SpawnOptions* opts) {
         using R = std::invoke_result_t<F&>;
         if constexpr (requires {
                           typename R::promise_type;
@@ -313,26 +313,27 @@ class Runtime {
                       }) {
             using T = typename R::value_type;
             auto* f = new detail::SpawnedFiber<T, F>(std::move(fn));
-            return adopt<T>(f, std::move(opts));
+            return adopt<T>(f, opts);
         } else {
             // A plain function: a task with no suspension points, called
             // directly (no coroutine frame).
             auto* f = new detail::PlainFiber<R, F>(std::move(fn));
-            return adopt<R>(f, std::move(opts));
+            return adopt<R>(f, opts);
         }
     }
     template <typename T, typename Fib>
-    JoinHandle<T> adopt(Fib* f, SpawnOptions&& opts) {
+    JoinHandle<T> adopt(Fib* f, SpawnOptions* opts) {
         // One reference for the handle, one for the runtime. Nobody else
         // has `f` yet: a plain store, not a locked increment (which would
         // wait for the constructor's stores to the fresh block to drain).
         f->refs.store(2, std::memory_order_relaxed);
         JoinHandle<T> h(
             f, [](detail::JoinableFiber& jf) -> T { return static_cast<Fib&>(jf).take(); });
-        submit(f, std::move(opts));
+        submit(f, opts);
         return h;
     }
-    void submit(detail::JoinableFiber* f, SpawnOptions&& opts);
+    // submit() hands the fiber to the core: with `opts`, or with none (null).
+    void submit(detail::JoinableFiber* f, SpawnOptions* opts);
 
     std::unique_ptr<detail::RuntimeCore> core_;
 };

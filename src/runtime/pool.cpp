@@ -129,7 +129,7 @@ thread_local Reaper tls_reaper;
 // Every block starts with a header naming its class: the size a caller
 // passes to pool_free() is not trusted (g++ 12 has passed a coroutine
 // frame's operator delete a different size than its operator new got).
-static void* pool_alloc_class(std::size_t c);
+[[gnu::noinline]] static void* pool_alloc_class(std::size_t c);
 constexpr std::size_t kHeader = 16;  // keeps operator new's alignment
 constexpr std::size_t kHeapClass = ~std::size_t{0};
 
@@ -142,9 +142,22 @@ void* pool_alloc(std::size_t n) {
     n += kHeader;
     if (n > kMaxBlock)
         return with_header(::operator new(n), kHeapClass);
-    return with_header(pool_alloc_class(class_of(n)), class_of(n));
+    std::size_t c = class_of(n);
+    // The common case, inline: the thread's list has a block.
+    FreeLists& l = tls_lists;
+    if (FreeBlock* b = l.head[c]) [[likely]] {
+        l.head[c] = b->next;
+        --l.count[c];
+        // The next allocation of this class will want the next block.
+        if (l.head[c] != nullptr)
+            __builtin_prefetch(l.head[c]);
+        return with_header(b, c);
+    }
+    return with_header(pool_alloc_class(c), c);
 }
 
+// pool_alloc_class() is pool_alloc() once the thread's list is empty:
+// refill it from the spare batch or the depot, else the heap.
 static void* pool_alloc_class(std::size_t c) {
     FreeLists& l = tls_lists;
     if (l.count[c] == 0 && !l.closed) {
@@ -171,11 +184,27 @@ static void* pool_alloc_class(std::size_t c) {
     return ::operator new(class_bytes(c));
 }
 
+[[gnu::noinline]] static void pool_free_slow(void* p, std::size_t c) noexcept;
+
 void pool_free(void* user, std::size_t) noexcept {
     if (user == nullptr)
         return;
     void* p = static_cast<char*>(user) - kHeader;
     std::size_t c = *static_cast<std::size_t*>(p);
+    // The common case, inline: a pooled class whose list is neither empty
+    // (the first block arms the Reaper) nor full (a batch to hand on).
+    FreeLists& l = tls_lists;
+    if (c < kClasses && l.count[c] - 1U < kBatch - 1U && !l.closed) [[likely]] {
+        auto* b = static_cast<FreeBlock*>(p);
+        b->next = l.head[c];
+        l.head[c] = b;
+        ++l.count[c];
+        return;
+    }
+    pool_free_slow(p, c);
+}
+
+static void pool_free_slow(void* p, std::size_t c) noexcept {
     if (c == kHeapClass) {
         ::operator delete(p);
         return;

@@ -242,6 +242,21 @@ void RuntimeCore::submit(Fiber& f, SpawnOptions&& opts, bool is_thread) {
     submit_core(here, f, std::move(opts), is_thread);
 }
 
+void RuntimeCore::submit_default(Fiber& f) {
+    // submit() without options to check: the fast path whenever the worker
+    // takes it.
+    Worker* here = worker_here();
+    if (here != nullptr && here->fast_spawns) {
+        submit_fast(*here, f);
+        return;
+    }
+    submit_core_default(here, f);
+}
+
+void RuntimeCore::submit_core_default(Worker* here, Fiber& f) {
+    submit_core(here, f, SpawnOptions{}, false);
+}
+
 void RuntimeCore::submit_fast(Worker& here, Fiber& f) {
     // No Task: the fiber keeps what make_task() needs if it ever joins the
     // core (Worker::run_fast).
@@ -629,8 +644,11 @@ StopReport Runtime::stop(std::chrono::nanoseconds drain) {
 bool Runtime::running() const {
     return core_->started() && !core_->stopped();
 }
-void Runtime::submit(detail::JoinableFiber* f, SpawnOptions&& opts) {
-    core_->submit(*f, std::move(opts), false);
+void Runtime::submit(detail::JoinableFiber* f, SpawnOptions* opts) {
+    if (opts == nullptr)
+        core_->submit_default(*f);
+    else
+        core_->submit(*f, std::move(*opts), false);
 }
 SwitchResult Runtime::set_policy(std::string_view spec) {
     return core_->set_policy(spec);

@@ -201,6 +201,10 @@ struct alignas(64) Worker {
     // run_fast() runs a fast-path task; it joins the core if it blocks or
     // yields. steal_fast() takes one from another worker's deque.
     void run_fast(Fiber& f);
+    // promote() is run_fast()'s rare end: `f` blocked (not on a join) or
+    // yielded, and joins the core. Out of line, so that run_fast() stays a
+    // short function for the common ends.
+    [[gnu::noinline]] void promote(Fiber& f, Outcome o);
     Fiber* steal_fast();
     // fast_work_elsewhere() says whether another worker's deque has
     // entries: all of them, not the policy's victims_, which belong to the
@@ -254,6 +258,11 @@ class RuntimeCore final : public ExecutorHooks {
     bool stopped() const noexcept { return stopped_; }
     // submit() registers a new fiber (task or thread) and queues it.
     void submit(Fiber& f, SpawnOptions&& opts, bool is_thread);
+    // submit_default() is submit() of a task spawned without options.
+    void submit_default(Fiber& f);
+    // submit_core_default() is its core half, out of line (the options it
+    // builds would cost submit_default() a stack frame).
+    [[gnu::noinline]] void submit_core_default(Worker* here, Fiber& f);
     // submit_fast() is submit()'s fast path (docs/runtime.md, "The fast
     // path"); submit_core() the rest: the core places the task.
     void submit_fast(Worker& here, Fiber& f);
@@ -369,6 +378,9 @@ class RuntimeCore final : public ExecutorHooks {
 };
 
 // current_worker() is the calling thread's worker (any runtime), or null.
-Worker* current_worker() noexcept;
+extern thread_local constinit Worker* tls_worker;
+inline Worker* current_worker() noexcept {
+    return tls_worker;
+}
 
 }  // namespace schedkit::detail

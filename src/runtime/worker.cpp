@@ -16,9 +16,6 @@ namespace schedkit::detail {
 
 namespace {
 
-thread_local Worker* tls_worker = nullptr;
-thread_local Fiber* tls_fiber = nullptr;
-
 // futex_wait() sleeps while *word == expected, at most timeout_ns (UINT64_MAX:
 // forever). Spurious returns are fine: the caller re-checks for work.
 void futex_wait(std::atomic<uint32_t>& word, uint32_t expected, uint64_t timeout_ns) {
@@ -40,13 +37,8 @@ void futex_wake(std::atomic<uint32_t>& word) {
 
 }  // namespace
 
-Fiber* current_fiber() noexcept {
-    return tls_fiber;
-}
-
-Worker* current_worker() noexcept {
-    return tls_worker;
-}
+thread_local constinit Worker* tls_worker = nullptr;
+thread_local constinit Fiber* tls_fiber = nullptr;
 
 Worker::Worker(RuntimeCore& r, int c, int h) : rt(r), cpu(c), host_cpu(h) {}
 
@@ -308,6 +300,10 @@ void Worker::run_fast(Fiber& f) {
         }
         return;
     }
+    promote(f, o);
+}
+
+void Worker::promote(Fiber& f, Outcome o) {
     // It blocked or yielded: from now on it is a core task, the running
     // one of this CPU, and the slice ends as any core task's does.
     fast_promoted.store(fast_promoted.load(std::memory_order_relaxed) + 1,

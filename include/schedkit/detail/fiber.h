@@ -207,8 +207,13 @@ struct Fiber : Pooled {
     alignas(Task) unsigned char task_mem_[sizeof(Task)];
 };
 
-// current_fiber() is the fiber running on the calling thread, or null.
-Fiber* current_fiber() noexcept;
+// tls_fiber is the fiber running on the calling thread (set by its worker
+// around each slice), or null; current_fiber() reads it inline (constinit:
+// no initialisation guard on the per-task path).
+extern thread_local constinit Fiber* tls_fiber;
+inline Fiber* current_fiber() noexcept {
+    return tls_fiber;
+}
 
 // arm() opens a blocking episode: call it under the lock of `src`, right
 // after linking `w` there, so no waker can see the waiter unarmed.
