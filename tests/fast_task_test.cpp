@@ -130,6 +130,51 @@ TEST_P(FastTask, HandlesDroppedWhileTasksEnd) {
     EXPECT_EQ(r.completed, r.spawned);
 }
 
+// Joins racing their tasks' ends on two workers, a third of the joiners
+// cancelled meanwhile by a plain thread (before they start, or in their
+// join wait): every joiner either gets its child's result, or catches
+// Cancelled, or never starts, and every task ends.
+TEST(FastTaskJoin, JoinsAndCancelsRaceTheEnd) {
+    Watchdog wd(120s);
+    Runtime rt(test::test_config(2, "steal"));
+    constexpr int kJoiners = 400;
+    std::atomic<int> joined{0}, cancelled{0};
+    rt.start();
+    std::vector<JoinHandle<void>> joiners;
+    for (int i = 0; i < kJoiners; ++i) {
+        joiners.push_back(rt.spawn([&, i]() -> Job<void> {
+            // A child that ends about when we join it (its spin varies).
+            auto child = spawn([i] {
+                volatile int x = 0;
+                for (int k = 0; k < (i % 7) * 50; ++k)
+                    x = x + k;
+                return i;
+            });
+            try {
+                int v = co_await child;
+                EXPECT_EQ(v, i);
+                joined.fetch_add(1);
+            } catch (const Cancelled&) {
+                cancelled.fetch_add(1);
+            }
+        }));
+        if (i % 3 == 0)
+            joiners.back().cancel();
+    }
+    int never_started = 0;  // cancelled before they ran: get() throws
+    for (auto& j : joiners) {
+        try {
+            j.get();
+        } catch (const Cancelled&) {
+            ++never_started;
+        }
+    }
+    EXPECT_EQ(joined.load() + cancelled.load() + never_started, kJoiners);
+    StopReport r = rt.stop();
+    EXPECT_EQ(r.completed + r.cancelled, r.spawned);
+    EXPECT_EQ(r.failed, 0u);
+}
+
 double thread_cpu_s() {
     timespec ts{};
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);

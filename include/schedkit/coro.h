@@ -148,22 +148,35 @@ inline Job<void> JobPromise<void>::get_return_object() noexcept {
     return Job<void>(std::coroutine_handle<JobPromise<void>>::from_promise(*this));
 }
 
-// JoinableFiber is a spawned task's fiber as its JoinHandle sees it: done
-// flag and joiners. finish() (runtime.cpp) sets `done` and wakes joiners.
+// JoinableFiber is a spawned task's fiber as its JoinHandle sees it: the
+// join state in Fiber::refs (kDone, kJoined, kThreads, and kLock guarding
+// the joiners) and the joiners. finish() (sync.cpp) sets kDone and wakes
+// the joiners; finish_and_release() does it with one CAS when there are
+// none.
 struct JoinableFiber : Fiber, WaitSource {
-    SpinLock join_lock;
-    WaitList joiners;               // guarded by join_lock
-    std::atomic<uint32_t> done{0};  // 1 once finished; OS threads wait on it
-    // Plain threads blocked in wait_blocking(): notify (a syscall) only
-    // when there are some.
-    std::atomic<uint32_t> thread_waiters{0};
+    WaitList joiners;  // guarded by kLock
     // taken: the result was moved out. Only the JoinHandle's holder takes
     // it, one thread at a time (the handle is move-only), so a plain flag.
     bool taken = false;
     bool started = false;  // owned by the running worker
 
     void finish() override;
+    void finish_and_release() override;
     void unlink(Waiter& w) noexcept override;
+    // is_done() says whether it finished (acquire: its result is visible).
+    bool is_done() const noexcept { return (refs.load(std::memory_order_acquire) & kDone) != 0; }
+    // lock_joiners() takes kLock and returns the word as it was then;
+    // unlock_joiners(w) stores `w` (that word, maybe with flags added)
+    // without it: nothing else changes the word while kLock is held.
+    uint32_t lock_joiners() noexcept {
+        uint32_t w = refs.load(std::memory_order_relaxed);
+        do
+            w = unlocked(w);
+        while (!refs.compare_exchange_weak(w, w | kLock, std::memory_order_acquire,
+                                           std::memory_order_relaxed));
+        return w;
+    }
+    void unlock_joiners(uint32_t w) noexcept { refs.store(w & ~kLock, std::memory_order_release); }
     // take_check() marks the result taken; a second take is a usage bug.
     void take_check();
     // wait_blocking() blocks the calling OS thread (not a worker) until done.
@@ -282,17 +295,19 @@ struct JoinAwaiter {
     Waiter w;
     bool waited = false;  // suspended or armed: wake_reason is this wait's
 
-    bool await_ready() const noexcept { return target.done.load(std::memory_order_acquire) != 0; }
+    bool await_ready() const noexcept { return target.is_done(); }
     bool await_suspend(std::coroutine_handle<> h) {
         Fiber& self = current_fiber_checked("JoinHandle");
         w.fiber = &self;
-        {
-            std::lock_guard g(target.join_lock);
-            if (target.done.load(std::memory_order_acquire) != 0)
-                return false;
-            target.joiners.push_back(w);
-            arm(self, target, w);
+        uint32_t word = target.lock_joiners();
+        if ((word & Fiber::kDone) != 0) {
+            target.unlock_joiners(word);
+            return false;
         }
+        target.joiners.push_back(w);
+        arm(self, target, w);
+        // kJoined tells the finisher to take the lock and claim.
+        target.unlock_joiners(word | Fiber::kJoined);
         waited = true;
         suspend_blocked(self, h);
         if (!should_suspend(self, target, w))
@@ -340,7 +355,7 @@ class [[nodiscard]] JoinHandle {
     // valid() is false for a default-constructed, moved-from or detached handle.
     bool valid() const noexcept { return f_ != nullptr; }
     // done() says whether the task has finished. Thread-safe.
-    bool done() const noexcept { return f_->done.load(std::memory_order_acquire) != 0; }
+    bool done() const noexcept { return f_->is_done(); }
     // id() is the task's id in the scheduler core.
     TaskId id() const noexcept { return f_->id; }
 

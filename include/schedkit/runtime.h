@@ -326,7 +326,7 @@ class Runtime {
         // One reference for the handle, one for the runtime. Nobody else
         // has `f` yet: a plain store, not a locked increment (which would
         // wait for the constructor's stores to the fresh block to drain).
-        f->refs.store(2, std::memory_order_relaxed);
+        f->refs.store(2 * detail::Fiber::kRef, std::memory_order_relaxed);
         JoinHandle<T> h(
             f, [](detail::JoinableFiber& jf) -> T { return static_cast<Fib&>(jf).take(); });
         submit(f, opts);

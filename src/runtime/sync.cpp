@@ -54,22 +54,46 @@ void cancel_all_and_wait(SpinLock& lock, WaitList& list) {
 
 void JoinableFiber::finish() {
     WaitList claimed;
-    {
-        std::lock_guard g(join_lock);
-        done.store(1, std::memory_order_release);
-        claim_all(joiners, WakeReason::Signaled, claimed);
-    }
+    uint32_t w = lock_joiners();
+    claim_all(joiners, WakeReason::Signaled, claimed);
+    // kDone is published by the unlocking store (release: the result too).
+    // A joiner or a plain thread registers only while kLock is clear, so
+    // either it did before we locked (and we see kJoined/kThreads) or it
+    // sees kDone.
+    unlock_joiners(w | kDone);
     wake_all(claimed);
-    // seq_cst pairs with wait_blocking(): it counts itself in, then checks
-    // `done`; we set `done`, then check the count.
-    if (thread_waiters.load(std::memory_order_seq_cst) != 0)
-        done.notify_all();
+    if ((w & kThreads) != 0)
+        refs.notify_all();
 }
 
-void JoinableFiber::unlink(Waiter& w) noexcept {
-    std::lock_guard g(join_lock);
-    if (w.linked)
-        joiners.remove(w);
+void JoinableFiber::finish_and_release() {
+    uint32_t w = refs.load(std::memory_order_relaxed);
+    for (;;) {
+        w = unlocked(w);
+        if ((w & (kJoined | kThreads)) != 0) {
+            // Someone waits (or waited): claim under the lock, notify, then
+            // drop the reference (it keeps the fiber alive until then).
+            finish();
+            release();
+            return;
+        }
+        // Nobody waits: publish kDone and drop the runtime's reference in
+        // one step. A joiner arriving meanwhile takes kLock first, and our
+        // CAS fails and looks again.
+        if (refs.compare_exchange_weak(w, (w | kDone) - kRef, std::memory_order_acq_rel,
+                                       std::memory_order_relaxed)) {
+            if (w / kRef == 1)
+                delete this;
+            return;
+        }
+    }
+}
+
+void JoinableFiber::unlink(Waiter& wt) noexcept {
+    uint32_t w = lock_joiners();
+    if (wt.linked)
+        joiners.remove(wt);
+    unlock_joiners(w);
 }
 
 void JoinableFiber::take_check() {
@@ -81,10 +105,20 @@ void JoinableFiber::take_check() {
 void JoinableFiber::wait_blocking() {
     if (current_fiber() != nullptr)
         throw std::logic_error("JoinHandle::get() from a runtime task: co_await the handle");
-    thread_waiters.fetch_add(1, std::memory_order_seq_cst);
-    while (done.load(std::memory_order_seq_cst) == 0)
-        done.wait(0, std::memory_order_acquire);
-    thread_waiters.fetch_sub(1, std::memory_order_relaxed);
+    // kThreads asks the finisher to notify; set only while kLock is clear
+    // (see finish()). Other changes of the word (references) wake the wait
+    // early, and the loop waits again.
+    uint32_t w = refs.load(std::memory_order_acquire);
+    while ((w & kDone) == 0 && (w & kThreads) == 0) {
+        w = unlocked(w);
+        if (refs.compare_exchange_weak(w, w | kThreads, std::memory_order_acq_rel,
+                                       std::memory_order_acquire))
+            w |= kThreads;
+    }
+    while ((w & kDone) == 0) {
+        refs.wait(w, std::memory_order_acquire);
+        w = refs.load(std::memory_order_acquire);
+    }
 }
 
 }  // namespace detail

@@ -278,13 +278,16 @@ void Worker::run_fast(Fiber& f) {
     tls_fiber = nullptr;
     if (o == Outcome::Exit) {
         fast_tasks.store(fast_tasks.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+        // Counted first: the fiber may be gone once released.
+        rt.on_fast_exit(*this, f);
         // With its handle dropped (a detached task) nobody can join it or
         // read its result: no finish(), and release() frees it without a
-        // locked instruction.
-        if (!f.sole_owner())
-            f.finish();
-        rt.on_fast_exit(*this, f);
-        f.release();
+        // locked instruction. Else, when nobody waits on it, one CAS both
+        // publishes its end and drops the runtime's reference.
+        if (f.sole_owner())
+            f.release();
+        else
+            f.finish_and_release();
         return;
     }
     if (o == Outcome::Block && std::exchange(f.fast_join, false)) {

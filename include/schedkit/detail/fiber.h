@@ -154,7 +154,16 @@ struct Fiber : Pooled {
 
     // What the fast path touches per task comes first (with the vtable
     // pointer, on the block's first cache line).
-    std::atomic<int> refs{1};
+    //
+    // refs: the reference count (in units of kRef) and, for a spawned task
+    // (JoinableFiber, coro.h), its join state in the low bits: kLock guards
+    // its joiner list, kDone says it finished, kJoined that a task waits (or
+    // waited) on it, kThreads that a plain thread does. One word, so that a
+    // task nobody waits on publishes its end and drops the runtime's
+    // reference with one locked instruction. Every change is a CAS made
+    // while kLock is clear, except the lock holder's unlocking store.
+    static constexpr uint32_t kLock = 1, kDone = 2, kJoined = 4, kThreads = 8, kRef = 1U << 8;
+    std::atomic<uint32_t> refs{kRef};
     std::atomic<RunState> run_state{RunState::Queued};
     // fast_join: the fiber is suspending in a join wait (set by
     // JoinAwaiter). A fast-path task blocked that way stays off the core
@@ -191,17 +200,49 @@ struct Fiber : Pooled {
         return *t;
     }
 
-    void add_ref() noexcept { refs.fetch_add(1, std::memory_order_relaxed); }
+    void add_ref() noexcept {
+        uint32_t w = refs.load(std::memory_order_relaxed);
+        do
+            w = unlocked(w);
+        while (!refs.compare_exchange_weak(w, w + kRef, std::memory_order_relaxed));
+    }
     void release() noexcept {
         // Holding the last reference, nobody else can take one (a new
-        // reference is always copied from a held one): no locked
-        // instruction. The acquire pairs with the other holders' release.
-        if (refs.load(std::memory_order_acquire) == 1 ||
-            refs.fetch_sub(1, std::memory_order_acq_rel) == 1)
+        // reference is always copied from a held one), nor hold kLock (its
+        // holders hold a reference): no locked instruction. The acquire
+        // pairs with the other holders' release.
+        uint32_t w = refs.load(std::memory_order_acquire);
+        if (w / kRef == 1) {
+            delete this;
+            return;
+        }
+        do
+            w = unlocked(w);
+        while (!refs.compare_exchange_weak(w, w - kRef, std::memory_order_acq_rel,
+                                           std::memory_order_relaxed));
+        if (w / kRef == 1)
             delete this;
     }
     // sole_owner() says whether the caller's reference is the only one.
-    bool sole_owner() const noexcept { return refs.load(std::memory_order_acquire) == 1; }
+    bool sole_owner() const noexcept { return refs.load(std::memory_order_acquire) / kRef == 1; }
+    // finish_and_release() is finish() then release(); a spawned task
+    // nobody waits on does both with one locked instruction.
+    virtual void finish_and_release() {
+        finish();
+        release();
+    }
+    // unlocked() is `w`, or the word once kLock is clear (spinning while a
+    // joiner or finisher holds it for a few instructions).
+    uint32_t unlocked(uint32_t w) const noexcept {
+        for (int spins = 0; (w & kLock) != 0; w = refs.load(std::memory_order_relaxed)) {
+            spin_pause();
+            if (++spins > 256) {
+                std::this_thread::yield();
+                spins = 0;
+            }
+        }
+        return w;
+    }
 
   private:
     alignas(Task) unsigned char task_mem_[sizeof(Task)];
