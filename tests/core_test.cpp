@@ -146,6 +146,48 @@ TEST(Core, QueueJumpingIsLocalAndBoundedByTheQuantum) {
     s.check_invariants();
 }
 
+// The runtime's remote wake runs wake() in two halves, on two threads:
+// placement on the waker, queueing on the chosen CPU. Between them the task
+// is still Blocked and counted on its last CPU; together they leave exactly
+// the state wake() leaves (the simulator calls wake()).
+TEST(Core, WakeInTwoHalvesIsWake) {
+    auto run = [](bool halves) {
+        Scheduler s = make_sched(2, make_policy("steal"));
+        std::deque<Task> tasks;
+        Task& a = add_task(tasks, "a");
+        Task& b = add_task(tasks, "b");
+        s.spawn(a, 0);
+        int cpu = a.cpu;
+        b.spawner_cpu = cpu;
+        s.spawn(b, 1);
+        EXPECT_EQ(s.pick_next(cpu, 1).task, &b);  // LIFO: b first
+        s.block(cpu, 2);
+        EXPECT_EQ(s.pick_next(cpu, 2).task, &a);
+        if (halves) {
+            int to = s.wake_place(b, 3);
+            EXPECT_EQ(to, cpu);  // steal: back where it last ran
+            EXPECT_EQ(b.state, TaskState::Blocked);
+            EXPECT_EQ(s.rq(cpu).nr_blocked.load(), 1);
+            EXPECT_EQ(s.rq(cpu).nr_queued.load(), 0);
+            s.wake_enqueue(b, to, 3, 1 - cpu);
+        } else {
+            s.wake(b, 3, 1 - cpu);
+        }
+        EXPECT_EQ(b.state, TaskState::Runnable);
+        EXPECT_EQ(b.cpu, cpu);
+        EXPECT_EQ(s.rq(cpu).nr_blocked.load(), 0);
+        EXPECT_EQ(s.rq(cpu).tail, &b);  // woken from the other CPU: the tail
+        EXPECT_FALSE(s.idle_cpus().test(cpu));
+        EXPECT_TRUE(s.queued_cpus().test(cpu));
+        EXPECT_TRUE(s.overloaded_cpus().test(cpu));
+        EXPECT_EQ(s.overloaded_cpus().count(), 1);
+        EXPECT_EQ(s.idle_cpus().count(), 1);  // the other CPU
+        s.check_invariants();
+        return b.pelt.runnable_avg;
+    };
+    EXPECT_EQ(run(true), run(false));
+}
+
 // Story 1: a queue holding only blocked tasks is idle, not an error, and
 // balancing from it finds nothing to pull and simply stops.
 TEST(Core, AllBlockedQueueIsIdleNotAnError) {

@@ -380,6 +380,63 @@ TEST_P(RuntimeTest, AffinityIsRespected) {
     EXPECT_THROW(rt.spawn(add(1, 1), bad), std::invalid_argument);
 }
 
+// A wake from one worker of a task that belongs on another goes through
+// the target's wake list and is queued there by the target itself
+// (Worker::post_wake, drain_wakes): a ping-pong between tasks pinned to the
+// first and the last CPU crosses every round, loses no wake, and each side
+// counts the other's wakes as remote ones.
+TEST_P(RuntimeTest, CrossCpuWakesGoThroughTheTargetsWakeList) {
+    if (GetParam() < 2)
+        GTEST_SKIP() << "needs two workers";
+    Watchdog wd(60s);
+    Runtime rt(config());
+    rt.start();
+    constexpr int kRounds = 2000;
+    Semaphore ping(0), pong(0);
+    int last = GetParam() - 1;
+    SpawnOptions on_last, on_first;
+    on_last.affinity = CpuSet::single(last);
+    on_first.affinity = CpuSet::single(0);
+    std::atomic<int> served{0};
+    auto b = rt.spawn(
+        [&]() -> Job<void> {
+            for (int i = 0; i < kRounds; ++i) {
+                co_await ping.acquire();
+                served.fetch_add(1, std::memory_order_relaxed);
+                pong.release();
+            }
+        },
+        on_last);
+    rt.spawn(
+          [&]() -> Job<void> {
+              for (int i = 0; i < kRounds; ++i) {
+                  ping.release();
+                  co_await pong.acquire();
+              }
+          },
+          on_first)
+        .get();
+    b.get();
+    EXPECT_EQ(served.load(), kRounds);
+    RuntimeStats st = rt.stats();
+    uint64_t to_first = st.workers[0].remote_wakes;
+    uint64_t to_last = st.workers[static_cast<size_t>(last)].remote_wakes;
+    // A release before the waiter blocked is no wake at all, so not every
+    // round wakes; most do, and only the two pinned workers receive any.
+    EXPECT_GT(to_first, 0u);
+    EXPECT_GT(to_last, 0u);
+    EXPECT_LE(to_first, static_cast<uint64_t>(kRounds));
+    EXPECT_LE(to_last, static_cast<uint64_t>(kRounds));
+    for (const WorkerStats& w : st.workers) {
+        if (w.cpu != 0 && w.cpu != last) {
+            EXPECT_EQ(w.remote_wakes, 0u) << "cpu " << w.cpu;
+        }
+    }
+    StopReport r = rt.stop();
+    EXPECT_EQ(r.completed, 2u);
+    EXPECT_EQ(r.spawned, 2u);
+}
+
 // Under steal a task's spawns queue on its own worker (that placement is
 // asserted in Core.QueueJumpingIsLocalAndBoundedByTheQuantum) and idle
 // workers steal them: fork-join still gets every result, and children of

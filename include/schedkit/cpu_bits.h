@@ -16,7 +16,10 @@ namespace schedkit {
 // with relaxed atomic read-modify-writes: the writer of a CPU's bit holds
 // that CPU's queue lock, readers take no lock and read a hint (as they read
 // RunQueue::nr_running). count() is exact once writers are quiet (always in
-// the simulator, which is single-threaded).
+// the simulator, which is single-threaded). A flip writes the one word and
+// nothing else: in the runtime the sets change at every idle/busy
+// transition, and every shared line written moves between CPUs (so there
+// is no counter beside the words; count() and any() read the words).
 class CpuBits {
   public:
     CpuBits() = default;
@@ -26,24 +29,28 @@ class CpuBits {
         n_ = num_cpus;
         words_ = static_cast<size_t>((num_cpus + 63) / 64);
         bits_ = std::make_unique<std::atomic<uint64_t>[]>(words_);
-        count_.store(0, std::memory_order_relaxed);
     }
     int size() const { return n_; }
 
-    void set(int cpu) {
-        bits_[word(cpu)].fetch_or(mask(cpu), std::memory_order_relaxed);
-        count_.fetch_add(1, std::memory_order_relaxed);
-    }
-    void clear(int cpu) {
-        bits_[word(cpu)].fetch_and(~mask(cpu), std::memory_order_relaxed);
-        count_.fetch_sub(1, std::memory_order_relaxed);
-    }
+    void set(int cpu) { bits_[word(cpu)].fetch_or(mask(cpu), std::memory_order_relaxed); }
+    void clear(int cpu) { bits_[word(cpu)].fetch_and(~mask(cpu), std::memory_order_relaxed); }
     bool test(int cpu) const {
         return (bits_[word(cpu)].load(std::memory_order_relaxed) & mask(cpu)) != 0;
     }
-    // count() is how many bits are set; any() says whether one is.
-    int count() const { return count_.load(std::memory_order_relaxed); }
-    bool any() const { return count() > 0; }
+    // count() is how many bits are set; any() says whether one is. Both
+    // read the words (one per 64 CPUs).
+    int count() const {
+        int n = 0;
+        for (size_t w = 0; w < words_; ++w)
+            n += std::popcount(bits_[w].load(std::memory_order_relaxed));
+        return n;
+    }
+    bool any() const {
+        for (size_t w = 0; w < words_; ++w)
+            if (bits_[w].load(std::memory_order_relaxed) != 0)
+                return true;
+        return false;
+    }
 
     // next() is the first set CPU id in [from, end), or -1.
     int next(int from, int end) const {
@@ -92,7 +99,6 @@ class CpuBits {
     int n_ = 0;
     size_t words_ = 0;
     std::unique_ptr<std::atomic<uint64_t>[]> bits_;
-    std::atomic<int> count_{0};
 };
 
 }  // namespace schedkit

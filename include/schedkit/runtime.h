@@ -57,6 +57,9 @@ struct WorkerStats {
     uint64_t fast_tasks = 0;
     uint64_t fast_steals = 0;
     uint64_t fast_promoted = 0;
+    // Core tasks another worker woke and placed here, handed over through
+    // this worker's wake list and queued by this worker itself.
+    uint64_t remote_wakes = 0;
     int queued = 0;
     bool parked = false;
     bool sleeping = false;  // put to sleep by the policy (dynamic)

@@ -157,6 +157,16 @@ class Scheduler {
     // `waker_cpu` is the CPU it is woken from, or -1 (another thread, not
     // known); see Policy::queue_front().
     void wake(Task& task, uint64_t now_ns, int waker_cpu = -1);
+    // wake() in two halves, for an executor that hands a wake to the chosen
+    // CPU's own thread (the runtime's remote wake, as Linux's wake list):
+    // wake_place() brings the task's load up to `now_ns` and returns the
+    // CPU its policy picks; wake_enqueue() takes it out of its last CPU's
+    // blocked count and queues it there (on any thread; usually that
+    // CPU's), so the queue's lock and counters stay on the CPU that uses
+    // them. Between the two the task is still Blocked where it last ran.
+    // wake() is wake_enqueue(wake_place()), so both executors decide alike.
+    int wake_place(Task& task, uint64_t now_ns);
+    void wake_enqueue(Task& task, int cpu, uint64_t now_ns, int waker_cpu = -1);
     // exit() retires the running task on `cpu`.
     void exit(int cpu, uint64_t now_ns);
 
@@ -342,6 +352,9 @@ class Scheduler {
     void live_insert(LiveList& l, Task& t);
     void place_and_enqueue(Task& t, PlaceReason why, uint64_t now_ns, int from_cpu,
                            bool join_cpu_list = false);
+    // enqueue_placed() is place_and_enqueue() once the policy chose `cpu`.
+    void enqueue_placed(Task& t, int cpu, PlaceReason why, uint64_t now_ns, int from_cpu,
+                        bool join_cpu_list);
     bool begin_balance(RunQueue& rq);
     void end_balance(RunQueue& rq);
     void account_switch_out(RunQueue& rq, Task& t, uint64_t now_ns, bool exiting = false);

@@ -179,10 +179,15 @@ void Scheduler::live_insert(LiveList& l, Task& t) {
 
 void Scheduler::place_and_enqueue(Task& t, PlaceReason why, uint64_t now_ns, int from_cpu,
                                   bool join_cpu_list) {
+    int cpu = checked_cpu(t, policy().select_cpu(*this, t, why));
+    enqueue_placed(t, cpu, why, now_ns, from_cpu, join_cpu_list);
+}
+
+void Scheduler::enqueue_placed(Task& t, int cpu, PlaceReason why, uint64_t now_ns, int from_cpu,
+                               bool join_cpu_list) {
     Policy& pol = policy();
     // A blocked task's cpu is where it last ran (the executor owns it now).
     int last_cpu = why == PlaceReason::Wake ? t.cpu : -1;
-    int cpu = checked_cpu(t, pol.select_cpu(*this, t, why));
     RunQueue& rq = this->rq(cpu);
     bool moved = last_cpu >= 0 && last_cpu != cpu;
     bool idle, resched;
@@ -447,12 +452,23 @@ void Scheduler::block(int cpu, uint64_t now_ns) {
 }
 
 void Scheduler::wake(Task& t, uint64_t now_ns, int waker_cpu) {
+    wake_enqueue(t, wake_place(t, now_ns), now_ns, waker_cpu);
+}
+
+int Scheduler::wake_place(Task& t, uint64_t now_ns) {
     SCHEDKIT_CHECK(t.state == TaskState::Blocked, "wake of a task that is not blocked");
-    rq(t.cpu).nr_blocked.fetch_sub(1, std::memory_order_relaxed);
     t.pelt.update(now_ns, false, false);
     // Waking re-places the task anyway: a pending rehome is served.
     std::atomic_ref<bool>(t.rehome).store(false, std::memory_order_relaxed);
-    place_and_enqueue(t, PlaceReason::Wake, now_ns, waker_cpu);
+    return checked_cpu(t, policy().select_cpu(*this, t, PlaceReason::Wake));
+}
+
+void Scheduler::wake_enqueue(Task& t, int cpu, uint64_t now_ns, int waker_cpu) {
+    SCHEDKIT_CHECK(t.state == TaskState::Blocked, "wake of a task that is not blocked");
+    // Counted as blocked on its last CPU until here: that CPU's counter is
+    // written by the CPU it is queued on, usually the same one.
+    rq(t.cpu).nr_blocked.fetch_sub(1, std::memory_order_relaxed);
+    enqueue_placed(t, checked_cpu(t, cpu), PlaceReason::Wake, now_ns, waker_cpu, false);
 }
 
 void Scheduler::exit(int cpu, uint64_t now_ns) {

@@ -108,6 +108,13 @@ class StealPolicy final : public Policy {
             steal(sched, cpu, now_ns);
     }
 
+    uint64_t attempts() const {
+        uint64_t n = 0;
+        for (int c = 0; c < num_cpus_; ++c)
+            n += cpus_[static_cast<size_t>(c)].attempts.load(std::memory_order_relaxed);
+        return n;
+    }
+
     std::string stats_json() const override {
         std::string by_level;
         for (size_t l = 0; l < levels_.size(); ++l)
@@ -115,7 +122,7 @@ class StealPolicy final : public Policy {
                                     steals_by_level_[l].load(std::memory_order_relaxed));
         return fmt::format(R"({{"steal_attempts":{},"steals":{},"tasks_stolen":{},)"
                            R"("steals_by_level":[{}]}})",
-                           attempts_.load(), steals_.load(), stolen_.load(), by_level);
+                           attempts(), steals_.load(), stolen_.load(), by_level);
     }
 
   private:
@@ -128,13 +135,18 @@ class StealPolicy final : public Policy {
     // every idle moment; a shared line would bounce between them.
     struct alignas(64) CpuState {
         uint64_t rng = 0;
+        std::atomic<uint64_t> attempts{0};  // single writer: the CPU itself
     };
 
     void steal(Scheduler& sched, int cpu, uint64_t now_ns) {
         if (cpus_ == nullptr || levels_.empty())
             return;
-        attempts_.fetch_add(1, std::memory_order_relaxed);
-        uint64_t& rng = cpus_[static_cast<size_t>(cpu)].rng;
+        CpuState& me = cpus_[static_cast<size_t>(cpu)];
+        // Counted per CPU, by its own CPU: a shared counter here would move
+        // between CPUs at every idle moment of each.
+        me.attempts.store(me.attempts.load(std::memory_order_relaxed) + 1,
+                          std::memory_order_relaxed);
+        uint64_t& rng = me.rng;
         for (size_t l = 0; l < levels_.size(); ++l) {
             const Level& L = levels_[l];
             auto dom = static_cast<size_t>(L.domain_of_cpu[static_cast<size_t>(cpu)]);
@@ -195,7 +207,7 @@ class StealPolicy final : public Policy {
     std::unique_ptr<CpuState[]> cpus_;
     std::vector<Level> levels_;
     std::unique_ptr<std::atomic<uint64_t>[]> steals_by_level_;
-    std::atomic<uint64_t> next_{0}, attempts_{0}, steals_{0}, stolen_{0};
+    std::atomic<uint64_t> next_{0}, steals_{0}, stolen_{0};
 };
 
 }  // namespace

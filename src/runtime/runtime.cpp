@@ -429,8 +429,15 @@ void RuntimeCore::core_wake(Fiber& f) {
         return;
     }
     if (Worker* here = worker_here()) {
+        // Placed here, queued there: a wake onto another CPU goes to that
+        // CPU's worker, which queues it on its own run queue (post_wake).
         RcuRead r;
-        sched.wake(f.task(), now_ns(), here->cpu);
+        uint64_t now = now_ns();
+        int cpu = sched.wake_place(f.task(), now);
+        if (cpu == here->cpu)
+            sched.wake_enqueue(f.task(), cpu, now, here->cpu);
+        else
+            workers[static_cast<size_t>(cpu)]->post_wake(f, here->cpu);
         return;
     }
     // Not a worker: the core (and policy code) runs on a registered RCU

@@ -110,6 +110,12 @@ struct alignas(64) Worker {
     void kick() noexcept;  // wake it if parked (any thread)
     // post() hands `item` to this worker's inbox and kicks it (any thread).
     void post(InboxItem item);
+    // post_wake() hands this worker a core task that another worker woke
+    // and placed here (Scheduler::wake_place); this worker queues it
+    // (wake_enqueue), so its run queue's lock and counters never leave
+    // its CPU for a wake. The waker writes one line: the wake list's head,
+    // which shares a line with the kick's words.
+    void post_wake(Fiber& f, int waker_cpu) noexcept;
     // nudge_idle_worker() wakes one parked worker, at most once per
     // Config::idle_balance_ns, so that its newidle balance can take some of
     // the work waiting here (this worker's thread only).
@@ -135,6 +141,9 @@ struct alignas(64) Worker {
     WorkDeque<Fiber*> deque;
     alignas(64) std::atomic<uint32_t> futex_word{0};
     std::atomic<bool> parked{false};
+    // wakes is the list post_wake() pushes onto (newest first, linked
+    // through Fiber::wake_next); drain_inbox() takes it whole.
+    std::atomic<Fiber*> wakes{nullptr};
     // poked is set by every kick(): a spinning idle worker watches this one
     // word, written once per hand-over, instead of polling its run queue's
     // counters while the waker is still writing them (each poll would pull
@@ -153,6 +162,7 @@ struct alignas(64) Worker {
     // core), tasks taken from another worker's deque, and tasks that
     // blocked (other than on a join) or yielded and so joined the core.
     std::atomic<uint64_t> fast_tasks{0}, fast_steals{0}, fast_promoted{0};
+    std::atomic<uint64_t> remote_wakes{0};  // drained from `wakes` (single writer)
     // fast_spawns is whether spawns from this worker take the fast path
     // (the active policy's fast_path(), and no recorder); refreshed by the
     // worker after a policy switch.
@@ -213,8 +223,9 @@ struct alignas(64) Worker {
     // refresh_policy_view() re-reads what the worker caches of the active
     // policy (fast_path, steal_order) after a switch. In a read section.
     void refresh_policy_view();
-    void service(uint64_t now);  // inbox, timers, tick, active balance
-    void drain_inbox(uint64_t now);
+    void service(uint64_t now);      // inbox, timers, tick, active balance
+    void drain_inbox(uint64_t now);  // the wake list, then the inbox
+    void drain_wakes(uint64_t now);
     void fire_timers(uint64_t now);
     void maybe_tick(uint64_t now);
     bool has_work(uint64_t now) const noexcept;

@@ -53,6 +53,7 @@ RuntimeStats RuntimeCore::stats() const {
         ws.fast_tasks = w->fast_tasks.load(std::memory_order_relaxed);
         ws.fast_steals = w->fast_steals.load(std::memory_order_relaxed);
         ws.fast_promoted = w->fast_promoted.load(std::memory_order_relaxed);
+        ws.remote_wakes = w->remote_wakes.load(std::memory_order_relaxed);
         {
             std::lock_guard g(rq.lock);
             ws.context_switches = rq.nr_switches;
@@ -118,6 +119,7 @@ std::string RuntimeStats::json() const {
         o["fast_tasks"] = w.fast_tasks;
         o["fast_steals"] = w.fast_steals;
         o["fast_promoted"] = w.fast_promoted;
+        o["remote_wakes"] = w.remote_wakes;
         o["queued"] = w.queued;
         o["parked"] = w.parked;
         o["sleeping"] = w.sleeping;

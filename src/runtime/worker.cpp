@@ -110,7 +110,38 @@ void Worker::post(InboxItem item) {
     kick();
 }
 
+void Worker::post_wake(Fiber& f, int waker_cpu) noexcept {
+    f.wake_from_cpu = waker_cpu;
+    Fiber* head = wakes.load(std::memory_order_relaxed);
+    do {
+        f.wake_next = head;
+    } while (!wakes.compare_exchange_weak(head, &f, std::memory_order_release,
+                                          std::memory_order_relaxed));
+    kick();
+}
+
+void Worker::drain_wakes(uint64_t now) {
+    if (wakes.load(std::memory_order_relaxed) == nullptr)
+        return;
+    // Pushed newest first: reversed, they are queued in the order woken.
+    Fiber* fifo = nullptr;
+    for (Fiber* f = wakes.exchange(nullptr, std::memory_order_acquire); f != nullptr;) {
+        Fiber* next = std::exchange(f->wake_next, fifo);
+        fifo = f;
+        f = next;
+    }
+    uint64_t n = 0;
+    while (fifo != nullptr) {
+        Fiber& f = *std::exchange(fifo, fifo->wake_next);
+        f.wake_next = nullptr;
+        rt.sched.wake_enqueue(f.task(), cpu, now, f.wake_from_cpu);
+        ++n;
+    }
+    remote_wakes.store(remote_wakes.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
+
 void Worker::drain_inbox(uint64_t now) {
+    drain_wakes(now);
     // Cleared before draining: a post after this point sets it again and is
     // drained on the next pass.
     if (!inbox_pending.load(std::memory_order_relaxed) ||
@@ -199,7 +230,8 @@ bool Worker::schedule_once() {
     // tick, inbox, the core's queue) at least every 64 tasks. No clock read
     // and no read-side section per task.
     if ((fast_streak_ < 64 && rt.sched.rq(cpu).nr_queued.load(std::memory_order_relaxed) == 0 &&
-         !inbox_pending.load(std::memory_order_relaxed)) ||
+         !inbox_pending.load(std::memory_order_relaxed) &&
+         wakes.load(std::memory_order_relaxed) == nullptr) ||
         std::exchange(deque_turn_, false)) {
         // Its own deque first (the owner's size is exact: an empty pop,
         // which costs a locked store, is skipped), then another worker's:
@@ -400,7 +432,8 @@ bool Worker::has_work(uint64_t now) const noexcept {
         return false;
     const RunQueue& rq = rt.sched.rq(cpu);
     uint64_t tick = next_tick_ns.load(std::memory_order_relaxed);
-    return inbox_pending.load(std::memory_order_relaxed) || !deque.empty_hint() ||
+    return wakes.load(std::memory_order_relaxed) != nullptr ||
+           inbox_pending.load(std::memory_order_relaxed) || !deque.empty_hint() ||
            fast_work_elsewhere() || rq.nr_queued.load(std::memory_order_relaxed) > 0 ||
            rq.push_to.load(std::memory_order_relaxed) >= 0 || timers.next_deadline() <= now ||
            (tick != 0 && tick <= now);

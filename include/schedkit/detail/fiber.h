@@ -183,6 +183,12 @@ struct Fiber : Pooled {
     std::atomic<bool> cancel_requested{false};
     WaitSource* wait_src = nullptr;  // written before arm(), read after claim()
     Waiter* wait_w = nullptr;
+    // A remote wake in transit to its CPU's worker (Worker::post_wake):
+    // the next fiber in that worker's wake list and the waker's CPU.
+    // Written by the waker before the list's release push, read by the
+    // worker after its acquire exchange.
+    Fiber* wake_next = nullptr;
+    int wake_from_cpu = -1;
 
     // task() is the core's Task; only once has_task (make_task()).
     Task& task() noexcept { return *std::launder(reinterpret_cast<Task*>(task_mem_)); }
