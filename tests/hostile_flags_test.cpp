@@ -60,6 +60,23 @@ TEST(HostileFlags, HugeTopologiesAreRefusedAtOnce) {
     EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
 }
 
+// Synthetic strings that aborted inside hwloc 2.9 (an assertion on a
+// MemCache level; a level array overrun with 126 levels and no NUMA level)
+// or took seconds in its loader (pu:4096) or were read as octal (pu:010).
+TEST(HostileFlags, SyntheticTopologiesThatBrokeHwlocAreOneLineOrFast) {
+    expect_rejected("topo --topology 'memcache:2 pu:1'", "'memcache' cannot be a level");
+    std::string levels;
+    for (int i = 0; i < 125; ++i)
+        levels += "group:1 ";
+    expect_rejected("topo --topology '" + levels + "pu:1'", "more than 125 levels");
+    expect_rejected("sim " + kIo + " --topology 'pack:2 pu:010'", "a count cannot start with 0");
+    auto start = std::chrono::steady_clock::now();
+    auto r = run_cli("topo --topology pu:4096");
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_NE(r.out.find("4096 CPUs"), std::string::npos) << r.out.substr(0, 200);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+}
+
 TEST(HostileFlags, CpuOptionCheckedByTheLibraryToo) {
     EXPECT_THROW(make_policy("dynamic:main_cpu=4", "p", 4), InputError);
     EXPECT_NO_THROW(make_policy("dynamic:main_cpu=3", "p", 4));
