@@ -273,12 +273,17 @@ BENCHMARK(BM_YieldSwitch_schedkit)->UseRealTime();
 
 constexpr int kRounds = 20'000;
 
+// Cross-CPU ping-pong: two tasks pinned to CPUs 0 and 1 hand a permit back
+// and forth. BM_PingPong_schedkit/0 blocks and wakes through the scheduler
+// every round (the remote wake); /1 lets a task spin before it waits
+// (Config::wait_spin_ns = 50 us, the idle spin's length), so the answer is
+// usually taken without blocking.
 void BM_PingPong_schedkit(benchmark::State& state) {
     if (all_cpus() < 2) {
         state.SkipWithError("needs two CPUs");
         return;
     }
-    Runtime rt(bench_config(2));
+    Runtime rt(bench_config(2).with_wait_spin_ns(state.range(0) != 0 ? 50'000 : 0));
     rt.start();
     for (auto _ : state) {
         schedkit::Semaphore ping(0), pong(0);
@@ -307,7 +312,7 @@ void BM_PingPong_schedkit(benchmark::State& state) {
     }
     state.SetItemsProcessed(state.iterations() * kRounds);  // round trips
 }
-BENCHMARK(BM_PingPong_schedkit)->UseRealTime();
+BENCHMARK(BM_PingPong_schedkit)->Arg(0)->Arg(1)->UseRealTime();
 
 void pin_to(int cpu) {
     cpu_set_t set;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "runtime_support.h"
+#include "schedkit/error.h"
 #include "schedkit/runtime.h"
 #include "schedkit/sync.h"
 
@@ -285,6 +286,84 @@ TEST_P(SyncTest, EveryWaitIsACancellationPoint) {
     sem.release();
     EXPECT_TRUE(sem.try_acquire());
     EXPECT_EQ(ch.size(), 1u);
+}
+
+// Config::wait_spin_ns: a task about to wait on a Semaphore or an Event
+// polls it first. The permits still change hands exactly (the spin only
+// hints; the take happens under the lock), and most hand-offs of a
+// ping-pong between two CPUs are then taken without blocking.
+TEST(WaitSpin, SpinningAcquiresTakeExactlyThePermitsReleased) {
+    Watchdog wd(60s);
+    Runtime rt(test::test_config(2).with_wait_spin_ns(1'000'000));
+    rt.start();
+    constexpr int kRounds = 4000;
+    Semaphore ping(0), pong(0);
+    std::atomic<int> served{0};
+    SpawnOptions on1, on0;
+    on1.affinity = CpuSet::single(1);
+    on0.affinity = CpuSet::single(0);
+    auto b = rt.spawn(
+        [&]() -> Job<void> {
+            for (int i = 0; i < kRounds; ++i) {
+                co_await ping.acquire();
+                served.fetch_add(1, std::memory_order_relaxed);
+                pong.release();
+            }
+        },
+        on1);
+    rt.spawn(
+          [&]() -> Job<void> {
+              for (int i = 0; i < kRounds; ++i) {
+                  ping.release();
+                  co_await pong.acquire();
+              }
+          },
+          on0)
+        .get();
+    b.get();
+    EXPECT_EQ(served.load(), kRounds);
+    EXPECT_EQ(ping.available(), 0u);
+    EXPECT_EQ(pong.available(), 0u);
+    uint64_t remote = 0;
+    for (const WorkerStats& w : rt.stats().workers)
+        remote += w.remote_wakes;
+    // Blocking every time, each round wakes both sides (2 * kRounds).
+    EXPECT_LT(remote, static_cast<uint64_t>(kRounds) * 3 / 2)
+        << "the spin took almost no hand-off without blocking";
+    EXPECT_EQ(rt.stop().completed, 2u);
+}
+
+// A task spinning before a wait notices its cancellation at once, and its
+// wait ends with Cancelled as any wait does; an Event's wait spins too.
+TEST(WaitSpin, CancellationEndsASpinningWait) {
+    Watchdog wd(30s);
+    Runtime rt(test::test_config(2).with_wait_spin_ns(1'000'000'000));
+    rt.start();
+    Semaphore sem(0);
+    Event ev;
+    std::atomic<int> started{0};
+    auto a = rt.spawn([&]() -> Job<void> {
+        started.fetch_add(1);
+        co_await sem.acquire();
+    });
+    auto e = rt.spawn([&]() -> Job<void> {
+        started.fetch_add(1);
+        co_await ev.wait();
+    });
+    ASSERT_TRUE(test::wait_until([&] { return started.load() == 2; }));
+    auto t0 = std::chrono::steady_clock::now();
+    a.cancel();
+    EXPECT_THROW(a.get(), Cancelled);
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 500ms) << "the spin ignored the cancel";
+    ev.set();
+    EXPECT_NO_THROW(e.get());
+    EXPECT_EQ(sem.available(), 0u);
+    StopReport r = rt.stop();
+    EXPECT_EQ(r.completed + r.cancelled, 2u);
+}
+
+TEST(WaitSpin, MoreThanASecondIsRefused) {
+    EXPECT_THROW(Runtime(test::test_config(2).with_wait_spin_ns(1'000'000'001)), InputError);
 }
 
 INSTANTIATE_TEST_SUITE_P(Workers, SyncTest, ::testing::Values(1, 2, 4, 8),

@@ -118,6 +118,10 @@ class Runtime {
         uint64_t quantum_ns = 0;
         // idle_spin_ns is how long an idle worker polls before parking.
         uint64_t idle_spin_ns = 50'000;
+        // wait_spin_ns: a task about to wait on a Semaphore or an Event
+        // first polls it this long, while its worker has nothing else to
+        // run (docs/runtime.md, "Spinning before a wait"). 0: off.
+        uint64_t wait_spin_ns = 0;
         // idle_balance_ns: a worker with tasks waiting in its queue wakes
         // one parked worker at most this often so that it can pull work
         // (policies that balance on newidle), as Linux's nohz kick does.
@@ -163,6 +167,10 @@ class Runtime {
         }
         Config& with_quantum_ns(uint64_t q) {
             quantum_ns = q;
+            return *this;
+        }
+        Config& with_wait_spin_ns(uint64_t s) {
+            wait_spin_ns = s;
             return *this;
         }
         Config& with_idle_spin_ns(uint64_t s) {

@@ -16,6 +16,7 @@
 #include <mutex>
 #include <optional>
 #include <stdexcept>
+#include <type_traits>
 #include <utility>
 
 #include "schedkit/detail/fiber.h"
@@ -75,6 +76,17 @@ struct NeverReady {
     bool operator()() const noexcept { return false; }
 };
 
+// wait_spin() is the spin before a wait (Runtime::Config::wait_spin_ns, off
+// by default): the task polls `peek(arg)`, a lock-free hint that its wait
+// may already be over, for at most that long, and only while its worker
+// has nothing else to do (no task queued or posted for it, no timer due)
+// and nobody cancelled it. True when the hint came true (the caller then
+// tries under the lock as usual). A worker with nothing to run would spin
+// as long in its idle loop; spinning in the task instead spares the block,
+// the wake and the hand-over when the other side answers within that time
+// (adaptive spinning, as Linux's mutexes spin while the owner runs).
+bool wait_spin(Fiber& f, bool (*peek)(const void*), const void* arg) noexcept;
+
 // QueueAwaiter is the awaiter of a wait in a WaitQueue. `take()`, called
 // under the queue's lock, ends the wait at once when it returns true (and
 // may take what the wait is for: a mutex, a permit); otherwise the task
@@ -82,15 +94,21 @@ struct NeverReady {
 // early check, only for side-effect-free conditions. A wait ended by
 // cancellation throws Cancelled from await_resume(). `what` names the
 // operation in the error for awaiting outside a runtime task.
-template <typename Take, typename Ready = NeverReady>
+// `peek()`, when given, is a lock-free hint that take() may succeed: the
+// task spins on it before it queues (wait_spin()). Unlike `ready()`, true
+// proves nothing: take() still decides, under the lock.
+template <typename Take, typename Ready = NeverReady, typename Peek = NeverReady>
 class QueueAwaiter {
   public:
-    QueueAwaiter(WaitQueue& q, const char* what, Take take, Ready ready = {})
-        : q_(q), what_(what), take_(take), ready_(ready) {}
+    QueueAwaiter(WaitQueue& q, const char* what, Take take, Ready ready = {}, Peek peek = {})
+        : q_(q), what_(what), take_(take), ready_(ready), peek_(peek) {}
 
     bool await_ready() const noexcept { return ready_(); }
     bool await_suspend(std::coroutine_handle<> h) {
         Fiber& f = current_fiber_checked(what_);
+        if constexpr (!std::is_same_v<Peek, NeverReady>)
+            wait_spin(
+                f, [](const void* p) { return (*static_cast<const Peek*>(p))(); }, &peek_);
         {
             std::lock_guard g(q_.lock);
             if (take_())
@@ -110,6 +128,7 @@ class QueueAwaiter {
     const char* what_;
     Take take_;
     Ready ready_;
+    Peek peek_;
     Waiter w_;
     bool waited_ = false;  // enqueued: the wake reason is this wait's
 };
@@ -134,7 +153,7 @@ class Event {
     // wait() is awaited by a task: `co_await ev.wait();`.
     auto wait() {
         auto ready = [this] { return is_set(); };
-        return detail::QueueAwaiter(q_, "Event::wait()", ready, ready);
+        return detail::QueueAwaiter(q_, "Event::wait()", ready, ready, ready);
     }
 
   private:
@@ -223,9 +242,14 @@ class Semaphore {
         return permits_;
     }
 
-    // acquire() is awaited: the task holds a permit when it returns.
+    // acquire() is awaited: the task holds a permit when it returns. Its
+    // spin (Config::wait_spin_ns) watches the permit count without the lock.
     auto acquire() {
-        return detail::QueueAwaiter(q_, "Semaphore::acquire()", [this] { return take_locked(); });
+        auto take = [this] { return take_locked(); };
+        auto peek = [this] {
+            return std::atomic_ref<const uint64_t>(permits_).load(std::memory_order_relaxed) != 0;
+        };
+        return detail::QueueAwaiter(q_, "Semaphore::acquire()", take, detail::NeverReady{}, peek);
     }
 
   private:
@@ -234,12 +258,16 @@ class Semaphore {
     bool take_locked() noexcept {
         if (permits_ == 0 || !q_.list.empty())
             return false;
-        --permits_;
+        set_permits(permits_ - 1);
         return true;
+    }
+    // Written under q_.lock; read by acquire()'s spin without it.
+    void set_permits(uint64_t n) noexcept {
+        std::atomic_ref<uint64_t>(permits_).store(n, std::memory_order_relaxed);
     }
 
     detail::WaitQueue q_;
-    uint64_t permits_;  // guarded by q_.lock
+    alignas(std::atomic_ref<uint64_t>::required_alignment) uint64_t permits_;  // guarded by q_.lock
 };
 
 // WaitGroup counts outstanding work: add() before starting it, done() when

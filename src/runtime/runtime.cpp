@@ -128,6 +128,8 @@ void Runtime::Config::validate() const {
                                      topology->source(), topology->num_cpus(), n));
     if (idle_spin_ns > 1'000'000'000)
         throw InputError("idle_spin_ns: expected at most 1 s");
+    if (wait_spin_ns > 1'000'000'000)
+        throw InputError("wait_spin_ns: expected at most 1 s");
     if (thread_window_ns == 0)
         throw InputError("thread_window_ns: expected a positive window");
     if (idle_balance_ns == 0)

@@ -163,14 +163,15 @@ void Semaphore::release(uint64_t n) {
     detail::WaitList claimed;
     {
         std::lock_guard g(q_.lock);
-        permits_ += n;
-        while (permits_ > 0) {
+        uint64_t p = permits_ + n;
+        while (p > 0) {
             detail::Waiter* w = detail::claim_next(q_.list, detail::WakeReason::Signaled);
             if (w == nullptr)
                 break;
-            --permits_;
+            --p;
             claimed.push_back(*w);
         }
+        set_permits(p);  // once: a spinning acquire sees only what is free
     }
     detail::wake_all(claimed);
 }

@@ -423,6 +423,40 @@ bool Worker::after_run(Fiber& f, Outcome o, uint64_t end) {
     return false;
 }
 
+bool Worker::nothing_else_to_do(uint64_t now) const noexcept {
+    // Atomics this worker owns (or that others write only to hand it work):
+    // reading them costs no cache line from another CPU while nothing comes.
+    const RunQueue& rq = rt.sched.rq(cpu);
+    return wakes.load(std::memory_order_relaxed) == nullptr &&
+           !inbox_pending.load(std::memory_order_relaxed) && deque.empty_hint() &&
+           rq.nr_queued.load(std::memory_order_relaxed) == 0 &&
+           rq.push_to.load(std::memory_order_relaxed) < 0 && timers.next_deadline() > now &&
+           !rt.exit_workers.load(std::memory_order_relaxed);
+}
+
+bool wait_spin(Fiber& f, bool (*peek)(const void*), const void* arg) noexcept {
+    Worker* w = current_worker();
+    if (w == nullptr || w->rt.cfg.wait_spin_ns == 0)
+        return false;
+    // More workers than CPUs: the side that would answer may be waiting
+    // for this very CPU, so spinning only delays it.
+    static const size_t host_cpus = std::max(1u, std::thread::hardware_concurrency());
+    if (w->rt.workers.size() > host_cpus)
+        return false;
+    uint64_t start = w->rt.now_ns();
+    for (uint32_t i = 0;; ++i) {
+        if (peek(arg))
+            return true;
+        if ((i & 15) == 0) {
+            uint64_t now = w->rt.now_ns();
+            if (now - start >= w->rt.cfg.wait_spin_ns || !w->nothing_else_to_do(now) ||
+                f.cancel_requested.load(std::memory_order_relaxed))
+                return false;
+        }
+        spin_pause();
+    }
+}
+
 bool Worker::has_work(uint64_t now) const noexcept {
     // Called by the idle thread, which does not hold the seat: atomics only.
     // While a guest holds the seat, the guest does this CPU's work.
