@@ -224,8 +224,12 @@ class Mutex {
     bool locked_ = false;  // guarded by q_.lock
 };
 
-// Semaphore is a counting semaphore with FIFO hand-off of permits.
-class Semaphore {
+// Semaphore is a counting semaphore with FIFO hand-off of permits. It
+// takes a cache line of its own: two semaphores side by side (a request and
+// a reply) would otherwise share one, and each side's writes would move the
+// line the other side's waiter polls (ping-pong: 0.37-0.69 us a round trip
+// unaligned, 0.34-0.37 us aligned).
+class alignas(64) Semaphore {
   public:
     explicit Semaphore(uint64_t permits = 0) : permits_(permits) {}
 
