@@ -210,10 +210,12 @@ TEST_P(DispatchParity, RehomesARunningTaskThatNothingPreempts) {
 }
 
 // A task that spawns children its policy keeps local (steal) wakes the idle
-// CPU, which takes some of them.
+// CPU, which takes some of them. The children run 10 ms each: in the runtime
+// the idle worker's thread must get a CPU from Linux within their 80 ms (a
+// 3 ms child once left it no time at load 6).
 TEST_P(DispatchParity, LocalSpawnsWakeAnIdleCpuToSteal) {
     auto root = test::group("root", 1, {test::spawn(1, 8, true)});
-    auto leaf = test::group("leaf", 0, {test::run(3 * kMs)});
+    auto leaf = test::group("leaf", 0, {test::run(10 * kMs)});
     RunSummary s = run_spec(GetParam(), test::spec({root, leaf}), by_name("steal"), 3 * kMs);
     EXPECT_EQ(s.completed, 9u);
     EXPECT_GE(s.cpus[1].busy_us, 2500.0) << "the idle CPU took no child";
