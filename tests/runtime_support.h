@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -14,6 +15,7 @@
 #include <thread>
 
 #include "schedkit/runtime.h"
+#include "schedkit/sync.h"
 
 namespace schedkit::test {
 
@@ -74,5 +76,39 @@ inline Runtime::Config test_config(int workers, std::string policy = "static") {
         .with_policy(std::move(policy))
         .with_idle_spin_ns(20'000);
 }
+
+// PingPong is two tasks handing permits back and forth `rounds` times, one
+// pinned to CPU `a` (it releases `ping` and waits on `pong`), the other to
+// CPU `b` (the reverse), run to completion. `served` counts the rounds
+// the second one completed; the permits are left for the caller to check.
+struct PingPong {
+    Semaphore ping{0}, pong{0};
+    std::atomic<int> served{0};
+
+    void run(Runtime& rt, int rounds, int a, int b) {
+        SpawnOptions on_a, on_b;
+        on_a.affinity = CpuSet::single(a);
+        on_b.affinity = CpuSet::single(b);
+        auto answerer = rt.spawn(
+            [this, rounds]() -> Job<void> {
+                for (int i = 0; i < rounds; ++i) {
+                    co_await ping.acquire();
+                    served.fetch_add(1, std::memory_order_relaxed);
+                    pong.release();
+                }
+            },
+            on_b);
+        rt.spawn(
+              [this, rounds]() -> Job<void> {
+                  for (int i = 0; i < rounds; ++i) {
+                      ping.release();
+                      co_await pong.acquire();
+                  }
+              },
+              on_a)
+            .get();
+        answerer.get();
+    }
+};
 
 }  // namespace schedkit::test

@@ -392,32 +392,10 @@ TEST_P(RuntimeTest, CrossCpuWakesGoThroughTheTargetsWakeList) {
     Runtime rt(config());
     rt.start();
     constexpr int kRounds = 2000;
-    Semaphore ping(0), pong(0);
     int last = GetParam() - 1;
-    SpawnOptions on_last, on_first;
-    on_last.affinity = CpuSet::single(last);
-    on_first.affinity = CpuSet::single(0);
-    std::atomic<int> served{0};
-    auto b = rt.spawn(
-        [&]() -> Job<void> {
-            for (int i = 0; i < kRounds; ++i) {
-                co_await ping.acquire();
-                served.fetch_add(1, std::memory_order_relaxed);
-                pong.release();
-            }
-        },
-        on_last);
-    rt.spawn(
-          [&]() -> Job<void> {
-              for (int i = 0; i < kRounds; ++i) {
-                  ping.release();
-                  co_await pong.acquire();
-              }
-          },
-          on_first)
-        .get();
-    b.get();
-    EXPECT_EQ(served.load(), kRounds);
+    test::PingPong pp;
+    pp.run(rt, kRounds, 0, last);
+    EXPECT_EQ(pp.served.load(), kRounds);
     RuntimeStats st = rt.stats();
     uint64_t to_first = st.workers[0].remote_wakes;
     uint64_t to_last = st.workers[static_cast<size_t>(last)].remote_wakes;

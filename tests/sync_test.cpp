@@ -297,33 +297,11 @@ TEST(WaitSpin, SpinningAcquiresTakeExactlyThePermitsReleased) {
     Runtime rt(test::test_config(2).with_wait_spin_ns(1'000'000));
     rt.start();
     constexpr int kRounds = 4000;
-    Semaphore ping(0), pong(0);
-    std::atomic<int> served{0};
-    SpawnOptions on1, on0;
-    on1.affinity = CpuSet::single(1);
-    on0.affinity = CpuSet::single(0);
-    auto b = rt.spawn(
-        [&]() -> Job<void> {
-            for (int i = 0; i < kRounds; ++i) {
-                co_await ping.acquire();
-                served.fetch_add(1, std::memory_order_relaxed);
-                pong.release();
-            }
-        },
-        on1);
-    rt.spawn(
-          [&]() -> Job<void> {
-              for (int i = 0; i < kRounds; ++i) {
-                  ping.release();
-                  co_await pong.acquire();
-              }
-          },
-          on0)
-        .get();
-    b.get();
-    EXPECT_EQ(served.load(), kRounds);
-    EXPECT_EQ(ping.available(), 0u);
-    EXPECT_EQ(pong.available(), 0u);
+    test::PingPong pp;
+    pp.run(rt, kRounds, 0, 1);
+    EXPECT_EQ(pp.served.load(), kRounds);
+    EXPECT_EQ(pp.ping.available(), 0u);
+    EXPECT_EQ(pp.pong.available(), 0u);
     uint64_t remote = 0;
     for (const WorkerStats& w : rt.stats().workers)
         remote += w.remote_wakes;
