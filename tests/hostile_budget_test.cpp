@@ -77,6 +77,17 @@ TEST(HostileBudget, EndlessEventsStopAtTheEventBudget) {
     expect_rejected("compare " + rep + " --policies static --max-events 100000", "--max-events");
 }
 
+// Found by fuzz_spec: steps that take no time, repeated 2^31 times, all ran
+// inside one dispatch without an event, so --max-events never fired.
+TEST(HostileBudget, ZeroTimeStepsCountAgainstTheEventBudget) {
+    auto zero = write_file("zero.yaml",
+                           "groups:\n  - name: a\n    repeat: 2147483647\n"
+                           "    behavior: [run: 0ns]\n");
+    auto start = std::chrono::steady_clock::now();
+    expect_rejected("sim " + zero + " --max-events 20000", "without time passing");
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+}
+
 TEST(HostileBudget, HugeSpecFilesAreRefusedWithoutReadingThemAll) {
     auto start = std::chrono::steady_clock::now();
     expect_rejected("sim /dev/zero", "--max-spec-bytes");

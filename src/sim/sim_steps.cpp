@@ -96,7 +96,15 @@ bool Simulator::Impl::advance(int cpu, SimTask& st) {
     const auto& behavior = st.group->behavior;
     if (behavior.empty())
         return finish(cpu, st);  // nothing to do, however often repeated
-    for (;;) {
+    // Steps that take no time (a 0 ns run, a spawn, a send) all happen in
+    // this one call: a `repeat` of 2^31 such steps would spin here for
+    // minutes without an event. Each counts against --max-events.
+    for (uint64_t steps = 1;; ++steps) {
+        if (steps > cfg.max_events)
+            budget_exceeded(fmt::format("{}: task {} of group '{}' took {} steps at {} ns without "
+                                        "time passing",
+                                        spec.path, st.index, st.group->name, steps - 1, now),
+                            "--max-events", cfg.max_events);
         if (st.step == behavior.size()) {
             st.step = 0;
             if (--st.repeat_left <= 0)
