@@ -274,16 +274,19 @@ BENCHMARK(BM_YieldSwitch_schedkit)->UseRealTime();
 constexpr int kRounds = 20'000;
 
 // Cross-CPU ping-pong: two tasks pinned to CPUs 0 and 1 hand a permit back
-// and forth. BM_PingPong_schedkit/0 blocks and wakes through the scheduler
-// every round (the remote wake); /1 lets a task spin before it waits
-// (Config::wait_spin_ns = 50 us, the idle spin's length), so the answer is
-// usually taken without blocking.
+// and forth. BM_PingPong_schedkit/1 runs with the defaults (Config{}: a task
+// spins up to wait_spin_ns = 20 us before it waits, so the answer is usually
+// taken without blocking); /0 turns the spin off, so every round blocks and
+// wakes through the scheduler (the remote wake).
 void BM_PingPong_schedkit(benchmark::State& state) {
     if (all_cpus() < 2) {
         state.SkipWithError("needs two CPUs");
         return;
     }
-    Runtime rt(bench_config(2).with_wait_spin_ns(state.range(0) != 0 ? 50'000 : 0));
+    Runtime::Config cfg = bench_config(2);
+    if (state.range(0) == 0)
+        cfg.wait_spin_ns = 0;
+    Runtime rt(cfg);
     rt.start();
     for (auto _ : state) {
         schedkit::Semaphore ping(0), pong(0);

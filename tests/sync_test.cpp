@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <atomic>
 #include <map>
+#include <mutex>
+#include <thread>
 #include <vector>
 
 #include "runtime_support.h"
@@ -140,6 +142,82 @@ TEST_P(SyncTest, SemaphoreBoundsConcurrency) {
     EXPECT_EQ(sem.available(), static_cast<uint64_t>(kPermits));
     EXPECT_TRUE(sem.try_acquire());
     EXPECT_EQ(sem.available(), static_cast<uint64_t>(kPermits - 1));
+}
+
+// Permits change hands exactly once under contention: tasks take them on
+// the lock-free path, in the spin, or queued, while plain threads release
+// them in batches. A permit lost would hang the consumers (the watchdog);
+// one taken twice would let them finish with permits left over.
+TEST_P(SyncTest, SemaphoreHandsEveryPermitExactlyOnce) {
+    Watchdog wd(60s);
+    constexpr int kConsumers = 6, kEach = 2000, kProducers = 2;
+    constexpr int kTotal = kConsumers * kEach;
+    Semaphore sem(0);
+    std::atomic<int> taken{0};
+    std::vector<JoinHandle<void>> hs;
+    for (int c = 0; c < kConsumers; ++c)
+        hs.push_back(rt().spawn([&]() -> Job<void> {
+            for (int k = 0; k < kEach; ++k) {
+                co_await sem.acquire();
+                taken.fetch_add(1, std::memory_order_relaxed);
+                if (k % 64 == 0)
+                    co_await yield();
+            }
+        }));
+    std::vector<std::thread> producers;
+    for (int p = 0; p < kProducers; ++p)
+        producers.emplace_back([&, p] {
+            // Batches of 1 to 3: the same total whatever the interleaving.
+            for (int left = kTotal / kProducers, n = 1 + p; left > 0; n = n % 3 + 1) {
+                int give = std::min(n, left);
+                sem.release(static_cast<uint64_t>(give));
+                left -= give;
+            }
+        });
+    for (auto& t : producers)
+        t.join();
+    for (auto& h : hs)
+        h.get();
+    EXPECT_EQ(taken.load(), kTotal);
+    EXPECT_EQ(sem.available(), 0u);
+    EXPECT_FALSE(sem.try_acquire());
+}
+
+// A released permit goes to the queued tasks first, in the order they
+// queued: a taker that never queued (try_acquire) gets none while they
+// wait, and a cancelled waiter is skipped.
+TEST_P(SyncTest, SemaphoreHandsPermitsToQueuedTasksInOrder) {
+    Watchdog wd(30s);
+    Semaphore sem(0);
+    std::vector<int> order;
+    std::mutex order_mu;
+    std::vector<JoinHandle<void>> hs;
+    for (int i = 0; i < 3; ++i) {
+        hs.push_back(rt().spawn([&, i]() -> Job<void> {
+            co_await sem.acquire();
+            std::lock_guard g(order_mu);
+            order.push_back(i);
+        }));
+        // Queued before the next one starts: alive, and no CPU runs or
+        // queues anything (a task blocks only after it queued).
+        ASSERT_TRUE(test::wait_until([&] {
+            int running = 0;
+            for (int cpu = 0; cpu < GetParam(); ++cpu)
+                running += rt().scheduler().rq(cpu).nr_running.load();
+            return running == 0 && rt().scheduler().alive() == static_cast<size_t>(i) + 1;
+        }));
+    }
+    hs[1].cancel();
+    EXPECT_THROW(hs[1].get(), Cancelled);
+    sem.release();
+    EXPECT_FALSE(sem.try_acquire()) << "a permit skipped the queue";
+    hs[0].get();
+    sem.release(2);  // one for task 2, one left free
+    hs[2].get();
+    EXPECT_EQ(order, (std::vector<int>{0, 2}));
+    EXPECT_EQ(sem.available(), 1u);
+    EXPECT_TRUE(sem.try_acquire());
+    EXPECT_FALSE(sem.try_acquire());
 }
 
 TEST_P(SyncTest, WaitGroupWaitsForAll) {
@@ -311,6 +389,51 @@ TEST(WaitSpin, SpinningAcquiresTakeExactlyThePermitsReleased) {
     EXPECT_EQ(rt.stop().completed, 2u);
 }
 
+// A spin short enough to end while the answer is on its way: spinners
+// give up (and queue) at every moment relative to the release that hands
+// them a permit, and still every permit is taken exactly once.
+TEST(WaitSpin, GiveUpsRacingHandOffsLoseNoPermit) {
+    Watchdog wd(60s);
+    Runtime rt(test::test_config(2).with_wait_spin_ns(2'000));
+    rt.start();
+    constexpr int kRounds = 3000;
+    Semaphore ping(0), pong(0);
+    std::atomic<int> served{0};
+    auto busy = [](int i) {  // 0 to ~4 us, varying round by round
+        auto until = std::chrono::steady_clock::now() + std::chrono::nanoseconds((i * 7919) % 4000);
+        while (std::chrono::steady_clock::now() < until) {
+        }
+    };
+    SpawnOptions on0, on1;
+    on0.affinity = CpuSet::single(0);
+    on1.affinity = CpuSet::single(1);
+    auto answerer = rt.spawn(
+        [&]() -> Job<void> {
+            for (int i = 0; i < kRounds; ++i) {
+                co_await ping.acquire();
+                served.fetch_add(1, std::memory_order_relaxed);
+                busy(i);
+                pong.release();
+            }
+        },
+        on1);
+    rt.spawn(
+          [&]() -> Job<void> {
+              for (int i = 0; i < kRounds; ++i) {
+                  busy(i + 1);
+                  ping.release();
+                  co_await pong.acquire();
+              }
+          },
+          on0)
+        .get();
+    answerer.get();
+    EXPECT_EQ(served.load(), kRounds);
+    EXPECT_EQ(ping.available(), 0u);
+    EXPECT_EQ(pong.available(), 0u);
+    EXPECT_EQ(rt.stop().completed, 2u);
+}
+
 // A task spinning before a wait notices its cancellation at once, and its
 // wait ends with Cancelled as any wait does; an Event's wait spins too.
 TEST(WaitSpin, CancellationEndsASpinningWait) {
@@ -338,6 +461,18 @@ TEST(WaitSpin, CancellationEndsASpinningWait) {
     EXPECT_EQ(sem.available(), 0u);
     StopReport r = rt.stop();
     EXPECT_EQ(r.completed + r.cancelled, 2u);
+}
+
+TEST(SemaphoreLimits, MoreThanTwoToTheSixtyTwoPermitsThrow) {
+    EXPECT_THROW(Semaphore(Semaphore::kMaxPermits + 1), std::overflow_error);
+    Semaphore sem(Semaphore::kMaxPermits - 1);
+    sem.release();
+    EXPECT_EQ(sem.available(), Semaphore::kMaxPermits);
+    EXPECT_THROW(sem.release(), std::overflow_error);
+    EXPECT_EQ(sem.available(), Semaphore::kMaxPermits) << "a failed release changed the count";
+    sem.release(0);
+    EXPECT_TRUE(sem.try_acquire());
+    EXPECT_EQ(sem.available(), Semaphore::kMaxPermits - 1);
 }
 
 TEST(WaitSpin, MoreThanASecondIsRefused) {

@@ -120,8 +120,9 @@ class Runtime {
         uint64_t idle_spin_ns = 50'000;
         // wait_spin_ns: a task about to wait on a Semaphore or an Event
         // first polls it this long, while its worker has nothing else to
-        // run (docs/runtime.md, "Spinning before a wait"). 0: off.
-        uint64_t wait_spin_ns = 0;
+        // run and no other CPU has tasks queued (docs/runtime.md, "Spinning
+        // before a wait"). Never when workers outnumber host CPUs. 0: off.
+        uint64_t wait_spin_ns = 20'000;
         // idle_balance_ns: a worker with tasks waiting in its queue wakes
         // one parked worker at most this often so that it can pull work
         // (policies that balance on newidle), as Linux's nohz kick does.

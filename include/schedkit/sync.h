@@ -86,6 +86,10 @@ struct NeverReady {
 // the wake and the hand-over when the other side answers within that time
 // (adaptive spinning, as Linux's mutexes spin while the owner runs).
 bool wait_spin(Fiber& f, bool (*peek)(const void*), const void* arg) noexcept;
+// wait_spin_allowed() says whether the calling task may spin at all (a
+// runtime worker, a spin configured, no more workers than host CPUs):
+// what a primitive checks before it prepares a spin.
+bool wait_spin_allowed() noexcept;
 
 // QueueAwaiter is the awaiter of a wait in a WaitQueue. `take()`, called
 // under the queue's lock, ends the wait at once when it returns true (and
@@ -224,54 +228,115 @@ class Mutex {
     bool locked_ = false;  // guarded by q_.lock
 };
 
-// Semaphore is a counting semaphore with FIFO hand-off of permits. It
-// takes a cache line of its own: two semaphores side by side (a request and
-// a reply) would otherwise share one, and each side's writes would move the
-// line the other side's waiter polls (ping-pong: 0.37-0.69 us a round trip
-// unaligned, 0.34-0.37 us aligned).
+// Semaphore is a counting semaphore with FIFO hand-off of permits. One word
+// holds the free permits and two bits: while no task queues, acquire and
+// release are one compare-and-swap on it and never take the lock. A task
+// about to wait that may spin first (Config::wait_spin_ns) registers as the
+// word's spinner when nothing is free and nobody else waits; a release
+// then hands it the permit by clearing that bit, and the spinner, polling
+// the word, owns the permit without a write of its own: a hand-off between
+// two CPUs moves the line twice, as a bare store and load do. Once a task
+// queues, every release goes through the lock and hands permits out in
+// order: the spinner (it came first), then the queued tasks.
+//
+// It takes a cache line of its own: two semaphores side by side (a request
+// and a reply) would otherwise share one, and each side's writes would move
+// the line the other side polls.
 class alignas(64) Semaphore {
   public:
-    explicit Semaphore(uint64_t permits = 0) : permits_(permits) {}
+    // The count is at most kMaxPermits (2^62 - 1); more throws
+    // std::overflow_error, here and in release().
+    static constexpr uint64_t kMaxPermits = UINT64_MAX >> 2;
 
-    // try_acquire() takes a permit if one is free and nobody queues.
-    bool try_acquire() noexcept {
-        std::lock_guard g(q_.lock);
-        return take_locked();
-    }
-    // release() returns `n` permits, handing them to waiters first.
+    explicit Semaphore(uint64_t permits = 0) : word_(checked(0, permits) << kShift) {}
+
+    // try_acquire() takes a permit if one is free (and hence nobody waits).
+    bool try_acquire() noexcept { return try_take(); }
+    // release() returns `n` permits, handing them to waiting tasks first.
     void release(uint64_t n = 1);
     // available() is a snapshot of free permits.
-    uint64_t available() const noexcept {
-        std::lock_guard g(q_.lock);
-        return permits_;
-    }
+    uint64_t available() const noexcept { return word_.load(std::memory_order_acquire) >> kShift; }
 
-    // acquire() is awaited: the task holds a permit when it returns. Its
-    // spin (Config::wait_spin_ns) watches the permit count without the lock.
-    auto acquire() {
-        auto take = [this] { return take_locked(); };
-        auto peek = [this] {
-            return std::atomic_ref<const uint64_t>(permits_).load(std::memory_order_relaxed) != 0;
-        };
-        return detail::QueueAwaiter(q_, "Semaphore::acquire()", take, detail::NeverReady{}, peek);
-    }
+    // acquire() is awaited: the task holds a permit when it returns.
+    auto acquire() { return Acquire{*this}; }
 
   private:
-    // take_locked() takes a permit if one is free and nobody queues (FIFO: a
-    // freed permit goes to a queued waiter first); caller holds q_.lock.
-    bool take_locked() noexcept {
-        if (permits_ == 0 || !q_.list.empty())
-            return false;
-        set_permits(permits_ - 1);
-        return true;
+    static constexpr uint64_t kQueued = 1;   // tasks may queue: releases take the lock
+    static constexpr uint64_t kSpinner = 2;  // a task spins for the next permit
+    static constexpr uint64_t kShift = 2;    // free permits above the bits
+    static constexpr uint64_t kOne = uint64_t{1} << kShift;
+
+    class Acquire {
+      public:
+        explicit Acquire(Semaphore& s) : s_(s) {}
+        bool await_ready() noexcept { return s_.try_take(); }
+        bool await_suspend(std::coroutine_handle<> h) {
+            detail::Fiber& f = detail::current_fiber_checked("Semaphore::acquire()");
+            if (detail::wait_spin_allowed() && s_.spin_for_permit(f))
+                return false;
+            {
+                std::lock_guard g(s_.q_.lock);
+                if (s_.take_or_mark_queued())
+                    return false;
+                s_.q_.enqueue(f, w_);
+            }
+            waited_ = true;
+            return detail::suspend_in(s_.q_, f, w_, h);
+        }
+        void await_resume() const {
+            if (waited_)
+                detail::end_wait(*w_.fiber);
+        }
+
+      private:
+        Semaphore& s_;
+        detail::Waiter w_;
+        bool waited_ = false;  // queued: the wake reason is this wait's
+    };
+
+    static uint64_t checked(uint64_t have, uint64_t n) {
+        if (n > kMaxPermits - have)
+            throw std::overflow_error("Semaphore: more than 2^62 - 1 permits");
+        return have + n;
     }
-    // Written under q_.lock; read by acquire()'s spin without it.
-    void set_permits(uint64_t n) noexcept {
-        std::atomic_ref<uint64_t>(permits_).store(n, std::memory_order_relaxed);
+    // try_take() takes a free permit. A permit is free only while nobody
+    // waits for one, so taking it keeps FIFO hand-off.
+    bool try_take() noexcept {
+        uint64_t w = word_.load(std::memory_order_relaxed);
+        while (w >= kOne)
+            if (word_.compare_exchange_weak(w, w - kOne, std::memory_order_acquire,
+                                            std::memory_order_relaxed))
+                return true;
+        return false;
+    }
+    // spin_for_permit() is the spin before a wait (detail::wait_spin());
+    // true when the task got a permit. Out of line (sync.cpp).
+    bool spin_for_permit(detail::Fiber& f) noexcept;
+    // take_or_mark_queued() takes a free permit or, if none is, sets the
+    // queued bit so that the next release comes through the lock; the
+    // caller holds q_.lock and queues when it returns false.
+    bool take_or_mark_queued() noexcept {
+        uint64_t w = word_.load(std::memory_order_relaxed);
+        for (;;) {
+            if (w >= kOne) {
+                if (word_.compare_exchange_weak(w, w - kOne, std::memory_order_acquire,
+                                                std::memory_order_relaxed))
+                    return true;
+            } else if ((w & kQueued) != 0 ||
+                       word_.compare_exchange_weak(w, w | kQueued, std::memory_order_relaxed,
+                                                   std::memory_order_relaxed)) {
+                return false;
+            }
+        }
     }
 
     detail::WaitQueue q_;
-    alignas(std::atomic_ref<uint64_t>::required_alignment) uint64_t permits_;  // guarded by q_.lock
+    // free permits << kShift | kSpinner | kQueued. Either bit is set only
+    // while no permit is free; kQueued is set and cleared only under
+    // q_.lock; kSpinner is set by a spinning task when the word is 0 and
+    // cleared by the release that hands it a permit, or by the spinner
+    // when it gives up.
+    std::atomic<uint64_t> word_;
 };
 
 // WaitGroup counts outstanding work: add() before starting it, done() when

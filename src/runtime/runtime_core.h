@@ -194,8 +194,8 @@ struct alignas(64) Worker {
     // worker's thread when something is left for it).
     bool try_seat_guest() noexcept;
     // nothing_else_to_do() says whether this worker has no task, wake,
-    // request, timer or push waiting (wait_spin(); the running task's
-    // thread asks).
+    // request, timer or push waiting, and no other CPU has tasks waiting
+    // (wait_spin(); the running task's thread asks).
     bool nothing_else_to_do(uint64_t now) const noexcept;
     void run_guest(bool (*done)(const void*), const void* arg);
     void unseat_guest() noexcept;

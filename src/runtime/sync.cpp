@@ -159,21 +159,85 @@ void Mutex::unlock() {
         detail::wake(*next->fiber);
 }
 
-void Semaphore::release(uint64_t n) {
-    detail::WaitList claimed;
-    {
-        std::lock_guard g(q_.lock);
-        uint64_t p = permits_ + n;
-        while (p > 0) {
-            detail::Waiter* w = detail::claim_next(q_.list, detail::WakeReason::Signaled);
-            if (w == nullptr)
-                break;
-            --p;
-            claimed.push_back(*w);
-        }
-        set_permits(p);  // once: a spinning acquire sees only what is free
+bool Semaphore::spin_for_permit(detail::Fiber& f) noexcept {
+    uint64_t w = 0;
+    if (!word_.compare_exchange_strong(w, kSpinner, std::memory_order_relaxed,
+                                       std::memory_order_relaxed)) {
+        // A permit came meanwhile, or someone else already waits: spin on
+        // the count as any taker would.
+        auto free = [](const void* p) {
+            return static_cast<const Semaphore*>(p)->word_.load(std::memory_order_relaxed) >= kOne;
+        };
+        return try_take() || (detail::wait_spin(f, free, this) && try_take());
     }
-    detail::wake_all(claimed);
+    // The spinner: a release hands it the permit by clearing kSpinner.
+    auto handed = [](const void* p) {
+        return (static_cast<const Semaphore*>(p)->word_.load(std::memory_order_acquire) &
+                kSpinner) == 0;
+    };
+    if (detail::wait_spin(f, handed, this))
+        return true;
+    // Give up: clear the bit, unless a release has just cleared it for us.
+    // (Should another task have registered since a hand-off we missed, we
+    // clear its bit instead and it takes that permit: one release, one
+    // taker, whoever it is.)
+    w = word_.load(std::memory_order_acquire);
+    while ((w & kSpinner) != 0)
+        if (word_.compare_exchange_weak(w, w & ~kSpinner, std::memory_order_acquire,
+                                        std::memory_order_acquire))
+            return false;
+    return true;
+}
+
+void Semaphore::release(uint64_t n) {
+    if (checked(0, n) == 0)
+        return;
+    for (;;) {
+        // Guess that a task spins for this permit (a reply awaited): the
+        // first compare-and-swap then takes the line once, without a load
+        // that would fetch it shared first.
+        uint64_t w = kSpinner;
+        while ((w & kQueued) == 0) {
+            uint64_t next = (w & kSpinner) != 0 ? (n - 1) << kShift  // one to the spinner
+                                                : checked(w >> kShift, n) << kShift;
+            if (word_.compare_exchange_weak(w, next, std::memory_order_release,
+                                            std::memory_order_relaxed))
+                return;
+        }
+        detail::WaitList claimed;
+        {
+            std::lock_guard g(q_.lock);
+            // Another release may have emptied the queue since we looked.
+            w = word_.load(std::memory_order_relaxed);
+            if ((w & kQueued) == 0)
+                continue;
+            uint64_t p = n;
+            // The spinner registered before anyone queued: it goes first
+            // (unless it gives up at this very moment).
+            while ((w & kSpinner) != 0)
+                if (word_.compare_exchange_weak(w, w & ~kSpinner, std::memory_order_release,
+                                                std::memory_order_relaxed)) {
+                    --p;
+                    break;
+                }
+            // The word is now kQueued and stays so while we hold the lock:
+            // no permit is free for a lock-free take, no task may register
+            // as the spinner, and releases queue behind us.
+            while (p > 0) {
+                detail::Waiter* wt = detail::claim_next(q_.list, detail::WakeReason::Signaled);
+                if (wt == nullptr)
+                    break;
+                --p;
+                claimed.push_back(*wt);
+            }
+            // Waiters left unclaimed (cancellers own them) are on their way
+            // out: with no claimable one left the bit clears.
+            bool queued = p == 0 && !q_.list.empty();
+            word_.store(queued ? kQueued : p << kShift, std::memory_order_release);
+        }
+        detail::wake_all(claimed);
+        return;
+    }
 }
 
 void WaitGroup::done() {

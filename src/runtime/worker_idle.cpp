@@ -32,31 +32,45 @@ void futex_wait(std::atomic<uint32_t>& word, uint32_t expected, uint64_t timeout
 }  // namespace
 
 bool Worker::nothing_else_to_do(uint64_t now) const noexcept {
-    // Atomics this worker owns (or that others write only to hand it work):
-    // reading them costs no cache line from another CPU while nothing comes.
+    // Atomics this worker owns (or that others write only to hand it work),
+    // and other CPUs' queue counters: reading them costs no cache line from
+    // another CPU while nothing changes.
     const RunQueue& rq = rt.sched.rq(cpu);
     return wakes.load(std::memory_order_relaxed) == nullptr &&
            !inbox_pending.load(std::memory_order_relaxed) && deque.empty_hint() &&
            rq.nr_queued.load(std::memory_order_relaxed) == 0 &&
            rq.push_to.load(std::memory_order_relaxed) < 0 && timers.next_deadline() > now &&
-           !rt.exit_workers.load(std::memory_order_relaxed);
+           !rt.exit_workers.load(std::memory_order_relaxed) &&
+           // Tasks waiting elsewhere (queued, or in another deque): the
+           // spinning task blocks instead, so that this CPU goes idle and
+           // pulls or steals them.
+           !others_have_queued() && !fast_work_elsewhere();
 }
 
-bool wait_spin(Fiber& f, bool (*peek)(const void*), const void* arg) noexcept {
+bool wait_spin_allowed() noexcept {
     Worker* w = current_worker();
     if (w == nullptr || w->rt.cfg.wait_spin_ns == 0)
         return false;
     // More workers than CPUs: the side that would answer may be waiting
     // for this very CPU, so spinning only delays it.
     static const size_t host_cpus = std::max(1u, std::thread::hardware_concurrency());
-    if (w->rt.workers.size() > host_cpus)
+    return w->rt.workers.size() <= host_cpus;
+}
+
+bool wait_spin(Fiber& f, bool (*peek)(const void*), const void* arg) noexcept {
+    if (!wait_spin_allowed())
         return false;
-    uint64_t start = w->rt.now_ns();
-    for (uint32_t i = 0;; ++i) {
+    Worker* w = current_worker();
+    // The clock and the worker's state are read every 16 polls, the first
+    // time after 16: an answer already on its way is seen sooner.
+    uint64_t start = 0;
+    for (uint32_t i = 1;; ++i) {
         if (peek(arg))
             return true;
         if ((i & 15) == 0) {
             uint64_t now = w->rt.now_ns();
+            if (start == 0)
+                start = now;
             if (now - start >= w->rt.cfg.wait_spin_ns || !w->nothing_else_to_do(now) ||
                 f.cancel_requested.load(std::memory_order_relaxed))
                 return false;
