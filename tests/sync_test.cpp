@@ -1,6 +1,7 @@
 // sync_test.cpp: Event, Mutex, Semaphore, WaitGroup and Channel semantics,
 // including close and cancellation, over 1, 2, 4 and 8 workers.
 #include <gtest/gtest.h>
+#include <sched.h>
 
 #include <algorithm>
 #include <atomic>
@@ -473,6 +474,24 @@ TEST(SemaphoreLimits, MoreThanTwoToTheSixtyTwoPermitsThrow) {
     sem.release(0);
     EXPECT_TRUE(sem.try_acquire());
     EXPECT_EQ(sem.available(), Semaphore::kMaxPermits - 1);
+}
+
+// Workers outnumbering the CPUs their threads may run on (here: this
+// thread's affinity narrowed to one CPU, as under `taskset -c 0`) turn the
+// spin off: a spinner would hold the CPU its answer needs.
+TEST(WaitSpin, OffWhenWorkersOutnumberTheCpusTheyMayRunOn) {
+    EXPECT_EQ(Runtime(Runtime::Config{}.with_workers(1)).config().wait_spin_ns, 20'000u);
+    cpu_set_t saved;
+    ASSERT_EQ(sched_getaffinity(0, sizeof(saved), &saved), 0);
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(sched_getcpu(), &one);
+    ASSERT_EQ(sched_setaffinity(0, sizeof(one), &one), 0);
+    uint64_t two = Runtime(Runtime::Config{}.with_workers(2)).config().wait_spin_ns;
+    uint64_t single = Runtime(Runtime::Config{}.with_workers(1)).config().wait_spin_ns;
+    ASSERT_EQ(sched_setaffinity(0, sizeof(saved), &saved), 0);
+    EXPECT_EQ(two, 0u);
+    EXPECT_EQ(single, 20'000u);
 }
 
 TEST(WaitSpin, MoreThanASecondIsRefused) {

@@ -76,18 +76,16 @@ struct NeverReady {
     bool operator()() const noexcept { return false; }
 };
 
-// wait_spin() is the spin before a wait (Runtime::Config::wait_spin_ns, off
-// by default): the task polls `peek(arg)`, a lock-free hint that its wait
-// may already be over, for at most that long, and only while its worker
-// has nothing else to do (no task queued or posted for it, no timer due)
-// and nobody cancelled it. True when the hint came true (the caller then
-// tries under the lock as usual). A worker with nothing to run would spin
-// as long in its idle loop; spinning in the task instead spares the block,
-// the wake and the hand-over when the other side answers within that time
+// wait_spin() is the spin before a wait (Runtime::Config::wait_spin_ns): the task polls
+// `peek(arg)`, a lock-free hint that its wait may already be over, for at most that long, and only
+// while its worker has nothing else to do (no task queued or posted for it, no timer due) and
+// nobody cancelled it. True when the hint came true (the caller then tries under the lock as
+// usual). A worker with nothing to run would spin as long in its idle loop; spinning in the task
+// instead spares the block, the wake and the hand-over when the other side answers within that time
 // (adaptive spinning, as Linux's mutexes spin while the owner runs).
 bool wait_spin(Fiber& f, bool (*peek)(const void*), const void* arg) noexcept;
 // wait_spin_allowed() says whether the calling task may spin at all (a
-// runtime worker, a spin configured, no more workers than host CPUs):
+// runtime worker, a spin configured and not turned off by oversubscription):
 // what a primitive checks before it prepares a spin.
 bool wait_spin_allowed() noexcept;
 

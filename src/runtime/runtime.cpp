@@ -82,6 +82,11 @@ detail::Resolved resolve(Runtime::Config cfg) {
         r.topo = Topology::flat(cfg.workers);
     // More workers than CPUs: leave them unbound, Linux time-shares them.
     bool bind = cfg.bind && cfg.workers <= cpus.count();
+    // ... and no task spins before a wait: the side that would answer may
+    // be waiting for the very CPU the spinner holds. Counted against the
+    // CPUs the threads may run on (taskset, cgroup), not the machine's.
+    if (cfg.workers > (bind ? cpus.count() : allowed_cpus().count()))
+        cfg.wait_spin_ns = 0;
     int c = cpus.first();
     for (int i = 0; i < cfg.workers; ++i) {
         r.host_cpus.push_back(bind ? c : -1);

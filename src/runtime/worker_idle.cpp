@@ -48,13 +48,10 @@ bool Worker::nothing_else_to_do(uint64_t now) const noexcept {
 }
 
 bool wait_spin_allowed() noexcept {
+    // Off when configured so, and when workers outnumber the CPUs they may
+    // run on (resolve() turns it off then).
     Worker* w = current_worker();
-    if (w == nullptr || w->rt.cfg.wait_spin_ns == 0)
-        return false;
-    // More workers than CPUs: the side that would answer may be waiting
-    // for this very CPU, so spinning only delays it.
-    static const size_t host_cpus = std::max(1u, std::thread::hardware_concurrency());
-    return w->rt.workers.size() <= host_cpus;
+    return w != nullptr && w->rt.cfg.wait_spin_ns != 0;
 }
 
 bool wait_spin(Fiber& f, bool (*peek)(const void*), const void* arg) noexcept {
