@@ -355,6 +355,42 @@ void BM_PingPong_atomic(benchmark::State& state) {
 }
 BENCHMARK(BM_PingPong_atomic)->UseRealTime();
 
+// The floor of any hand-off between two primitives (the ping-pong's two
+// semaphores): two pinned threads, each writing its own flag (a round
+// number) and polling the other's. Two lines move per round trip where
+// BM_PingPong_atomic moves one line back and forth. Both poll as that one
+// does, without a pause.
+void BM_PingPong_atomic_two_lines(benchmark::State& state) {
+    if (all_cpus() < 2) {
+        state.SkipWithError("needs two CPUs");
+        return;
+    }
+    for (auto _ : state) {
+        alignas(64) std::atomic<int> ping{0};
+        alignas(64) std::atomic<int> pong{0};
+        std::thread b([&] {
+            pin_to(1);
+            for (int i = 1; i <= kRounds; ++i) {
+                while (ping.load(std::memory_order_acquire) != i) {
+                }
+                pong.store(i, std::memory_order_release);
+            }
+        });
+        std::thread a([&] {
+            pin_to(0);
+            for (int i = 1; i <= kRounds; ++i) {
+                ping.store(i, std::memory_order_release);
+                while (pong.load(std::memory_order_acquire) != i) {
+                }
+            }
+        });
+        a.join();
+        b.join();
+    }
+    state.SetItemsProcessed(state.iterations() * kRounds);
+}
+BENCHMARK(BM_PingPong_atomic_two_lines)->UseRealTime();
+
 // ---- CPU burnt by an idle runtime ----------------------------------------
 
 double process_cpu_s() {
