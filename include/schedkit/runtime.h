@@ -118,11 +118,11 @@ class Runtime {
         uint64_t quantum_ns = 0;
         // idle_spin_ns is how long an idle worker polls before parking.
         uint64_t idle_spin_ns = 50'000;
-        // wait_spin_ns: a task about to wait on a Semaphore or an Event
-        // first polls it this long, while its worker has nothing else to
-        // run and no other CPU has tasks queued (docs/runtime.md, "Spinning
-        // before a wait"). 0: off; config() shows 0 when the workers
-        // outnumber the CPUs they may run on (affinity mask, cgroup).
+        // wait_spin_ns: a task about to wait on a Semaphore, an Event or a
+        // held Mutex first polls it this long, while its worker has nothing
+        // else to run and no other CPU has tasks queued (docs/runtime.md,
+        // "Spinning before a wait"). 0: off; config() shows 0 when the
+        // workers outnumber the CPUs they may run on (affinity mask, cgroup).
         uint64_t wait_spin_ns = 20'000;
         // idle_balance_ns: a worker with tasks waiting in its queue wakes
         // one parked worker at most this often so that it can pull work

@@ -166,7 +166,11 @@ class Event {
 
 // Mutex is a fair (FIFO hand-off) mutual exclusion lock for tasks:
 // `co_await m.lock(); ... m.unlock();` or `auto g = co_await m.scoped();`.
-// Thread-safe to unlock from any thread that logically owns it.
+// Thread-safe to unlock from any thread that logically owns it. A task
+// that finds it held spins first (Config::wait_spin_ns) while the holder
+// may let go soon, as Linux's mutexes spin while their owner runs; the
+// mutex is still taken under the lock, and an unlock with tasks queued
+// hands it to the first of them (a spinner does not overtake the queue).
 class Mutex {
   public:
     // try_lock() takes the mutex if it is free.
@@ -179,12 +183,14 @@ class Mutex {
     // locked() is a snapshot, for tests and assertions.
     bool locked() const noexcept {
         std::lock_guard g(q_.lock);
-        return locked_;
+        return locked_.load(std::memory_order_relaxed);
     }
 
     // lock() is awaited: the task owns the mutex when the await returns.
     auto lock() {
-        return detail::QueueAwaiter(q_, "Mutex::lock()", [this] { return take_locked(); });
+        auto take = [this] { return take_locked(); };
+        auto peek = [this] { return !locked_.load(std::memory_order_relaxed); };
+        return detail::QueueAwaiter(q_, "Mutex::lock()", take, detail::NeverReady{}, peek);
     }
 
     // Guard unlocks on destruction.
@@ -220,10 +226,16 @@ class Mutex {
 
   private:
     // take_locked() takes the mutex if it is free; caller holds q_.lock.
-    bool take_locked() noexcept { return !std::exchange(locked_, true); }
+    bool take_locked() noexcept {
+        if (locked_.load(std::memory_order_relaxed))
+            return false;
+        locked_.store(true, std::memory_order_relaxed);
+        return true;
+    }
 
     detail::WaitQueue q_;
-    bool locked_ = false;  // guarded by q_.lock
+    // Written under q_.lock; read without it only by lock()'s spin.
+    std::atomic<bool> locked_{false};
 };
 
 // Semaphore is a counting semaphore with FIFO hand-off of permits. One word

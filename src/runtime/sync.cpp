@@ -148,12 +148,12 @@ void Mutex::unlock() {
     detail::Waiter* next;
     {
         std::lock_guard g(q_.lock);
-        if (!locked_)
+        if (!locked_.load(std::memory_order_relaxed))
             throw std::logic_error("Mutex::unlock() of an unlocked mutex");
         // Hand-off: the mutex stays locked and now belongs to `next`.
         next = detail::claim_next(q_.list, detail::WakeReason::Signaled);
         if (next == nullptr)
-            locked_ = false;
+            locked_.store(false, std::memory_order_relaxed);
     }
     if (next != nullptr)
         detail::wake(*next->fiber);
