@@ -58,13 +58,14 @@ bool wait_spin(Fiber& f, bool (*peek)(const void*), const void* arg) noexcept {
     if (!wait_spin_allowed())
         return false;
     Worker* w = current_worker();
-    // The clock and the worker's state are read every 16 polls, the first
-    // time after 16: an answer already on its way is seen sooner.
+    // The clock and the worker's state are read after the first poll (an
+    // answer already on its way is seen before any clock read; a worker
+    // with other work stops after one pause) and then every 16 polls.
     uint64_t start = 0;
-    for (uint32_t i = 1;; ++i) {
+    for (uint32_t i = 0;; ++i) {
         if (peek(arg))
             return true;
-        if ((i & 15) == 0) {
+        if ((i & 15) == 1) {
             uint64_t now = w->rt.now_ns();
             if (start == 0)
                 start = now;
