@@ -339,8 +339,10 @@ TEST(StressRuntime, Story3ConcurrentCreateSendCloseLosesNothing) {
             ADD_FAILURE() << "message " << id << ": delivered " << d << ", returned " << r;
     }
     EXPECT_EQ(bad, 0u);
-    // The race really happened: some messages ran, some came back.
-    EXPECT_GT(delivered, total / 10);
+    // The race really happened: some messages ran, some came back. How many
+    // of each depends on the machine's timing (under TSan on a loaded CI
+    // machine about a tenth were delivered), so only both sides are required.
+    EXPECT_GT(delivered, 0u);
     EXPECT_LT(delivered, total);
 }
 
