@@ -240,3 +240,16 @@ TEST(SyntheticTopology, AttributesGoThroughHwloc) {
     EXPECT_EQ(idx.cpu(1).os_index, 2);
     EXPECT_EQ(Topology::synthetic("numa:2(memory=1GB) pu:512").num_cpus(), 1024);
 }
+
+TEST(SyntheticTopology, HugeExplicitIndexesAreRefusedBeforeHwlocAllocates) {
+    // fuzz_topology's out-of-memory input: hwloc would set bit ~1.9e12 (cut
+    // to 32 bits) of a bitmap. The bound names the column of the index.
+    std::string e = error_of("pack:2 pu:2(indexes=0,2,1888888888888,3)");
+    EXPECT_NE(e.find("column 25: an index above 1048576"), std::string::npos) << e;
+    EXPECT_NE(error_of("pack:2 pu:2(memory=1GB indexes=0,2,1,1048577)").find("an index above"),
+              std::string::npos);
+    Topology top = Topology::synthetic("pack:2 pu:2(indexes=0,2,1,1048576)");
+    EXPECT_EQ(top.cpu(3).os_index, 1048576);
+    // Interleavings are hwloc's to bound; they still load.
+    EXPECT_EQ(Topology::synthetic("pack:2 core:2 pu:2(indexes=pu:core:pack)").num_cpus(), 8);
+}

@@ -86,6 +86,36 @@ int data_cache_depth(hwloc_obj_type_t t) {
     }
 }
 
+// check_indexes() bounds the OS indexes of an explicit "indexes=0,2,1,3"
+// attribute in text[begin, end): hwloc reads each with strtoul into an
+// unsigned and sets that bit in a bitmap, so "indexes=0,1888888888888" made
+// it allocate gigabytes (found by fuzz_topology). Interleavings
+// ("indexes=2*2:1*2", "indexes=core:pu") hwloc bounds by the level's width.
+void check_indexes(std::string_view text, size_t begin, size_t end) {
+    constexpr std::string_view kKey = "indexes=";
+    for (size_t at = begin; at < end; ++at) {
+        if ((at != begin && text[at - 1] != ' ') || text.substr(at, kKey.size()) != kKey)
+            continue;
+        size_t first = at + kKey.size(), last = first;
+        while (last < end && text[last] != ' ')
+            ++last;
+        std::string_view list = text.substr(first, last - first);
+        if (list.find_first_not_of("0123456789,") != std::string_view::npos)
+            continue;  // an interleaving
+        for (size_t p = first; p < last;) {
+            size_t q = p;
+            while (q < last && text[q] != ',')
+                ++q;
+            uint64_t v = 0;
+            auto [ptr, ec] = std::from_chars(text.data() + p, text.data() + q, v);
+            (void)ptr;
+            if (q > p && (ec != std::errc{} || v > static_cast<uint64_t>(kMaxSyntheticIndex)))
+                fail(text, p, fmt::format("an index above {}", kMaxSyntheticIndex));
+            p = q + 1;
+        }
+    }
+}
+
 }  // namespace
 
 SyntheticLevels check_synthetic(std::string_view text) {
@@ -152,10 +182,12 @@ SyntheticLevels check_synthetic(std::string_view text) {
             fail(text, num,
                  fmt::format("more than {} CPUs in all (schedkit's limit)", kMaxTopologyCpus));
         if (i < text.size() && text[i] == '(') {  // attributes, e.g. numa:2(memory=1GB)
+            size_t open = i;
             while (i < text.size() && text[i] != ')')
                 ++i;
             if (i == text.size())
                 fail(text, i, "unterminated '('");
+            check_indexes(text, open + 1, i);
             ++i;
             out.has_attributes = true;
         }
