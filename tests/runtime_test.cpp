@@ -541,5 +541,29 @@ TEST(RuntimeConfig, BlockingWaitsFromATaskAreALogicError) {
     EXPECT_THROW(h.promise().take(), std::logic_error);
 }
 
+TEST(RuntimeConfig, SpawnOutsideARuntimeTaskIsALogicErrorAndFreesTheTask) {
+    // schedkit::spawn() from a plain thread: refused, and the task built for
+    // it is freed unrun (the function with its captures is destroyed; ASan's
+    // leak check in the suite's sanitizer pass sees the fiber).
+    auto token = std::make_shared<int>(7);
+    std::weak_ptr<int> seen = token;
+    bool ran = false;
+    EXPECT_THROW(spawn([t = std::move(token), &ran] { ran = *t == 7; }), std::logic_error);
+    EXPECT_THROW(spawn(add(1, 2), SpawnOptions{}), std::logic_error);
+    EXPECT_FALSE(ran);
+    EXPECT_TRUE(seen.expired());
+    // From a task the same call spawns onto that task's runtime, with and
+    // without options.
+    Runtime rt(test::test_config(2));
+    EXPECT_EQ(rt.block_on([]() -> Job<int> {
+        SpawnOptions opts;
+        opts.name = "named";
+        int a = co_await spawn(add(1, 2), std::move(opts));
+        int b = co_await spawn([] { return 4; });
+        co_return a + b;
+    }()),
+              7);
+}
+
 }  // namespace
 }  // namespace schedkit

@@ -20,6 +20,8 @@
 
 namespace schedkit {
 
+class Runtime;
+
 template <typename T = void>
 class Job;
 
@@ -400,6 +402,8 @@ class [[nodiscard]] JoinHandle {
     }
 
   private:
+    friend class Runtime;  // block_on()'s guest watches the root's fiber
+
     void reset() noexcept {
         if (f_ != nullptr)
             std::exchange(f_, nullptr)->release();

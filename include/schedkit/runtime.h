@@ -26,7 +26,8 @@ namespace schedkit {
 class LightThread;
 namespace detail {
 struct Worker;
-}
+struct SpawnHere;
+}  // namespace detail
 
 // SpawnOptions place a spawned task: a name for traces, an affinity within
 // the runtime's CPUs (empty = any), and a nice value for its weight (or
@@ -254,8 +255,7 @@ class Runtime {
             start();
         GuestSeat seat(*this);
         JoinHandle<T> h = spawn(std::move(job));
-        seat.run_until([](const void* p) { return static_cast<const JoinHandle<T>*>(p)->done(); },
-                       &h);
+        seat.run_until(*h.f_);
         seat.leave();
         return h.get();
     }
@@ -307,18 +307,21 @@ class Runtime {
         ~GuestSeat() { leave(); }
         GuestSeat(const GuestSeat&) = delete;
         GuestSeat& operator=(const GuestSeat&) = delete;
-        // run_until() runs the worker's tasks until done(arg) (or idle).
-        void run_until(bool (*done)(const void*), const void* arg);
+        // run_until() runs the worker's tasks until `root` ended (or idle).
+        void run_until(const detail::JoinableFiber& root);
         void leave() noexcept;
 
       private:
         detail::Worker* w_;
     };
 
-    template <typename F>
+    friend struct detail::SpawnHere;
+
     // Options go by pointer from here on, null for a spawn without them:
-    // such a spawn builds, checks and moves no SpawnOptions at all.
-    auto spawn_fn(F fn, SpawnOptions* opts) {
+    // such a spawn builds, checks and moves no SpawnOptions at all. `rt`
+    // null: the runtime of the task calling (schedkit::spawn()).
+    template <typename F>
+    static auto spawn_fn(Runtime* rt, F fn, SpawnOptions* opts) {
         using R = std::invoke_result_t<F&>;
         if constexpr (requires {
                           typename R::promise_type;
@@ -326,45 +329,59 @@ class Runtime {
                       }) {
             using T = typename R::value_type;
             auto* f = new detail::SpawnedFiber<T, F>(std::move(fn));
-            return adopt<T>(f, opts);
+            return adopt<T>(rt, f, opts);
         } else {
             // A plain function: a task with no suspension points, called
             // directly (no coroutine frame).
             auto* f = new detail::PlainFiber<R, F>(std::move(fn));
-            return adopt<R>(f, opts);
+            return adopt<R>(rt, f, opts);
         }
     }
+    template <typename F>
+    auto spawn_fn(F fn, SpawnOptions* opts) {
+        return spawn_fn(this, std::move(fn), opts);
+    }
     template <typename T, typename Fib>
-    JoinHandle<T> adopt(Fib* f, SpawnOptions* opts) {
+    static JoinHandle<T> adopt(Runtime* rt, Fib* f, SpawnOptions* opts) {
         // One reference for the handle, one for the runtime. Nobody else
         // has `f` yet: a plain store, not a locked increment (which would
         // wait for the constructor's stores to the fresh block to drain).
         f->refs.store(2 * detail::Fiber::kRef, std::memory_order_relaxed);
         JoinHandle<T> h(
             f, [](detail::JoinableFiber& jf) -> T { return static_cast<Fib&>(jf).take(); });
-        submit(f, opts);
+        if (rt != nullptr)
+            rt->submit(f, opts);
+        else
+            submit_here(f, opts);
         return h;
     }
     // submit() hands the fiber to the core: with `opts`, or with none (null).
     void submit(detail::JoinableFiber* f, SpawnOptions* opts);
+    // submit_here() hands it to the calling task's own runtime, found once
+    // (the worker this thread runs), or throws std::logic_error from a
+    // thread that is no runtime's worker.
+    static void submit_here(detail::JoinableFiber* f, SpawnOptions* opts);
 
     std::unique_ptr<detail::RuntimeCore> core_;
 };
 
-// spawn() from inside a task spawns onto the task's own runtime.
+// spawn() from inside a task spawns onto the task's own runtime; from a
+// thread that runs no runtime's tasks it throws std::logic_error.
+namespace detail {
+struct SpawnHere {
+    template <typename F>
+    static auto spawn(F fn, SpawnOptions* opts) {
+        return Runtime::spawn_fn(nullptr, std::move(fn), opts);
+    }
+};
+}  // namespace detail
 template <typename T>
 JoinHandle<T> spawn(Job<T> job, SpawnOptions opts) {
-    Runtime* rt = Runtime::current();
-    if (rt == nullptr)
-        throw std::logic_error("schedkit::spawn() called outside a runtime task");
-    return rt->spawn(std::move(job), std::move(opts));
+    return detail::SpawnHere::spawn(detail::JobHolder<T>{std::move(job)}, &opts);
 }
 template <typename T>
 JoinHandle<T> spawn(Job<T> job) {
-    Runtime* rt = Runtime::current();
-    if (rt == nullptr)
-        throw std::logic_error("schedkit::spawn() called outside a runtime task");
-    return rt->spawn(std::move(job));
+    return detail::SpawnHere::spawn(detail::JobHolder<T>{std::move(job)}, nullptr);
 }
 // spawn(fn) from inside a task: see Runtime::spawn(F). Prefer it for
 // coroutine lambdas with captures: `spawn([&]() -> Job<void> {...}())`
@@ -372,18 +389,12 @@ JoinHandle<T> spawn(Job<T> job) {
 template <typename F>
 requires std::is_invocable_v<F&>
 auto spawn(F fn, SpawnOptions opts) {
-    Runtime* rt = Runtime::current();
-    if (rt == nullptr)
-        throw std::logic_error("schedkit::spawn() called outside a runtime task");
-    return rt->spawn(std::move(fn), std::move(opts));
+    return detail::SpawnHere::spawn(std::move(fn), &opts);
 }
 template <typename F>
 requires std::is_invocable_v<F&>
 auto spawn(F fn) {
-    Runtime* rt = Runtime::current();
-    if (rt == nullptr)
-        throw std::logic_error("schedkit::spawn() called outside a runtime task");
-    return rt->spawn(std::move(fn));
+    return detail::SpawnHere::spawn(std::move(fn), nullptr);
 }
 
 }  // namespace schedkit

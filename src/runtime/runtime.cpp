@@ -548,6 +548,21 @@ void Runtime::submit(detail::JoinableFiber* f, SpawnOptions* opts) {
     else
         core_->submit(*f, std::move(*opts), false);
 }
+void Runtime::submit_here(detail::JoinableFiber* f, SpawnOptions* opts) {
+    // Runtime::current(), then submit_default()'s worker_here(), in one:
+    // this thread's worker is the spawning task's, of the runtime it spawns on.
+    detail::Worker* w = detail::current_worker();
+    if (w == nullptr) {
+        f->release();  // the runtime's reference: this fiber never existed
+        throw std::logic_error("schedkit::spawn() called outside a runtime task");
+    }
+    if (opts != nullptr)
+        w->rt.submit(*f, std::move(*opts), false);
+    else if (w->fast_spawns) [[likely]]
+        w->rt.submit_fast(*w, *f);
+    else
+        w->rt.submit_core_default(w, *f);
+}
 SwitchResult Runtime::set_policy(std::string_view spec) {
     return core_->set_policy(spec);
 }
@@ -598,9 +613,9 @@ const Runtime::Config& Runtime::config() const {
 }
 Runtime::GuestSeat::GuestSeat(Runtime& rt) : w_(rt.core_->seat_guest()) {}
 
-void Runtime::GuestSeat::run_until(bool (*done)(const void*), const void* arg) {
+void Runtime::GuestSeat::run_until(const detail::JoinableFiber& root) {
     if (w_ != nullptr)
-        w_->run_guest(done, arg);
+        w_->run_guest(root);
 }
 
 void Runtime::GuestSeat::leave() noexcept {

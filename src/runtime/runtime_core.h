@@ -189,7 +189,7 @@ struct alignas(64) Worker {
     bool guest_hold_next = false;
     Fiber* guest_root = nullptr;
     // try_seat_guest() takes the seat for the calling thread if nobody
-    // holds it; run_guest() runs the dispatch until done(arg) or idle for
+    // holds it; run_guest() runs the dispatch until the root ended or idle for
     // Config::idle_spin_ns; unseat_guest() gives it back (and kicks the
     // worker's thread when something is left for it).
     bool try_seat_guest() noexcept;
@@ -197,7 +197,7 @@ struct alignas(64) Worker {
     // request, timer or push waiting, and no other CPU has tasks waiting
     // (wait_spin(); the running task's thread asks).
     bool nothing_else_to_do(uint64_t now) const noexcept;
-    void run_guest(bool (*done)(const void*), const void* arg);
+    void run_guest(const JoinableFiber& until);
     void unseat_guest() noexcept;
 
   private:

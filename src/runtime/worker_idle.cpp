@@ -234,12 +234,12 @@ bool Worker::try_seat_guest() noexcept {
     return true;
 }
 
-void Worker::run_guest(bool (*done)(const void*), const void* arg) {
+void Worker::run_guest(const JoinableFiber& until) {
     guest_hold_next = false;
     if (Fiber* root = std::exchange(guest_root, nullptr))
         run_fast(*root);
     uint64_t idle_from = 0;
-    while (!done(arg) && !rt.exit_workers.load(std::memory_order_acquire)) {
+    while (!until.is_done() && !rt.exit_workers.load(std::memory_order_acquire)) {
         if (schedule_once()) {
             idle_from = 0;
             continue;
@@ -252,7 +252,7 @@ void Worker::run_guest(bool (*done)(const void*), const void* arg) {
             idle_from = now;
         else if (now - idle_from >= rt.cfg.idle_spin_ns)
             return;
-        for (int i = 0; i < 64 && !done(arg); ++i)
+        for (int i = 0; i < 64 && !until.is_done(); ++i)
             spin_pause();
     }
 }
