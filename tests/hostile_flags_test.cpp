@@ -62,7 +62,8 @@ TEST(HostileFlags, HugeTopologiesAreRefusedAtOnce) {
 
 // Synthetic strings that aborted inside hwloc 2.9 (an assertion on a
 // MemCache level; a level array overrun with 126 levels and no NUMA level)
-// or took seconds in its loader (pu:4096) or were read as octal (pu:010).
+// or took seconds in its loader (pu:4096) or were read as octal (pu:010),
+// or made it allocate gigabytes (an explicit index of 1.9e12).
 TEST(HostileFlags, SyntheticTopologiesThatBrokeHwlocAreOneLineOrFast) {
     expect_rejected("topo --topology 'memcache:2 pu:1'", "'memcache' cannot be a level");
     std::string levels;
@@ -70,6 +71,9 @@ TEST(HostileFlags, SyntheticTopologiesThatBrokeHwlocAreOneLineOrFast) {
         levels += "group:1 ";
     expect_rejected("topo --topology '" + levels + "pu:1'", "more than 125 levels");
     expect_rejected("sim " + kIo + " --topology 'pack:2 pu:010'", "a count cannot start with 0");
+    // An explicit OS index hwloc would have kept in a bitmap of gigabytes.
+    expect_rejected("topo --topology 'pack:2 pu:2(indexes=0,2,1888888888888,3)'",
+                    "column 25: an index above 1048576");
     auto start = std::chrono::steady_clock::now();
     auto r = run_cli("topo --topology pu:4096");
     EXPECT_EQ(r.status, 0) << r.err;

@@ -9,6 +9,12 @@
 
 namespace schedkit {
 
+// kMaxCpuId is the largest CPU number schedkit reads anywhere (a CPU list,
+// an OS index in a synthetic topology's "indexes=" attribute): one above it
+// is certainly a typo, and refusing it keeps a stray "0-4000000000" from
+// allocating gigabytes of bitmap.
+inline constexpr int kMaxCpuId = 1 << 20;
+
 // CpuSet is a dynamically sized bitset of CPU ids. It parses and prints the
 // Linux list syntax used by /sys and taskset ("0-3,8,10-11") and supports set
 // algebra. A CpuSet is a value type; it is not thread-safe to mutate one from

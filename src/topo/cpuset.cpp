@@ -12,10 +12,6 @@ namespace schedkit {
 
 namespace {
 
-// A CPU id above this is certainly a typo; refusing it keeps a stray
-// "0-4000000000" from allocating gigabytes.
-constexpr int kMaxCpuId = 1 << 20;
-
 [[noreturn]] void fail(std::string_view what, std::string_view text, size_t col,
                        std::string_view expected) {
     throw InputError(fmt::format("{}: column {}: {} in '{}' (expected a CPU list like 0-3,8,10-11)",

@@ -20,6 +20,7 @@
 #include <cctype>
 #include <charconv>
 
+#include "schedkit/cpuset.h"
 #include "schedkit/error.h"
 
 namespace schedkit::detail {
@@ -109,8 +110,8 @@ void check_indexes(std::string_view text, size_t begin, size_t end) {
             uint64_t v = 0;
             auto [ptr, ec] = std::from_chars(text.data() + p, text.data() + q, v);
             (void)ptr;
-            if (q > p && (ec != std::errc{} || v > static_cast<uint64_t>(kMaxSyntheticIndex)))
-                fail(text, p, fmt::format("an index above {}", kMaxSyntheticIndex));
+            if (q > p && (ec != std::errc{} || v > static_cast<uint64_t>(kMaxCpuId)))
+                fail(text, p, fmt::format("an index above {}", kMaxCpuId));
             p = q + 1;
         }
     }

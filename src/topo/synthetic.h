@@ -18,10 +18,6 @@ namespace schedkit::detail {
 // directly, up to kMaxTopologyCpus.
 inline constexpr int kMaxHwlocSyntheticCpus = 1024;
 
-// The largest OS index an explicit "indexes=..." attribute may name (the
-// same bound as a CPU number in a CPU list): hwloc keeps them in a bitmap.
-inline constexpr int kMaxSyntheticIndex = 1 << 20;
-
 struct SyntheticLevel {
     hwloc_obj_type_t type;
     int count;
