@@ -83,7 +83,10 @@ struct NeverReady {
 // usual). A worker with nothing to run would spin as long in its idle loop; spinning in the task
 // instead spares the block, the wake and the hand-over when the other side answers within that time
 // (adaptive spinning, as Linux's mutexes spin while the owner runs).
-bool wait_spin(Fiber& f, bool (*peek)(const void*), const void* arg) noexcept;
+// `started` carries the spin's start time (0 before the first clock read)
+// across calls, so that a caller whose hint came true but whose take lost
+// the race spins again within the same budget rather than a fresh one.
+bool wait_spin(Fiber& f, bool (*peek)(const void*), const void* arg, uint64_t& started) noexcept;
 // wait_spin_allowed() says whether the calling task may spin at all (a
 // runtime worker, a spin configured and not turned off by oversubscription):
 // what a primitive checks before it prepares a spin.
@@ -108,14 +111,22 @@ class QueueAwaiter {
     bool await_ready() const noexcept { return ready_(); }
     bool await_suspend(std::coroutine_handle<> h) {
         Fiber& f = current_fiber_checked(what_);
-        if constexpr (!std::is_same_v<Peek, NeverReady>)
-            wait_spin(
-                f, [](const void* p) { return (*static_cast<const Peek*>(p))(); }, &peek_);
-        {
+        uint64_t spun_since = 0;
+        for (;;) {
+            bool hint = false;
+            if constexpr (!std::is_same_v<Peek, NeverReady>)
+                hint = wait_spin(
+                    f, [](const void* p) { return (*static_cast<const Peek*>(p))(); }, &peek_,
+                    spun_since);
             std::lock_guard g(q_.lock);
             if (take_())
                 return false;
-            q_.enqueue(f, w_);
+            // The hint came true but another task took it first (a holder
+            // that unlocks and locks again): spin on within the budget.
+            if (!hint) {
+                q_.enqueue(f, w_);
+                break;
+            }
         }
         waited_ = true;
         return suspend_in(q_, f, w_, h);

@@ -168,14 +168,19 @@ bool Semaphore::spin_for_permit(detail::Fiber& f) noexcept {
         auto free = [](const void* p) {
             return static_cast<const Semaphore*>(p)->word_.load(std::memory_order_relaxed) >= kOne;
         };
-        return try_take() || (detail::wait_spin(f, free, this) && try_take());
+        uint64_t started = 0;
+        while (!try_take())
+            if (!detail::wait_spin(f, free, this, started))
+                return false;
+        return true;
     }
     // The spinner: a release hands it the permit by clearing kSpinner.
     auto handed = [](const void* p) {
         return (static_cast<const Semaphore*>(p)->word_.load(std::memory_order_acquire) &
                 kSpinner) == 0;
     };
-    if (detail::wait_spin(f, handed, this))
+    uint64_t started = 0;
+    if (detail::wait_spin(f, handed, this, started))
         return true;
     // Give up: clear the bit, unless a release has just cleared it for us.
     // (Should another task have registered since a hand-off we missed, we

@@ -54,14 +54,17 @@ bool wait_spin_allowed() noexcept {
     return w != nullptr && w->rt.cfg.wait_spin_ns != 0;
 }
 
-bool wait_spin(Fiber& f, bool (*peek)(const void*), const void* arg) noexcept {
+bool wait_spin(Fiber& f, bool (*peek)(const void*), const void* arg, uint64_t& start) noexcept {
     if (!wait_spin_allowed())
         return false;
     Worker* w = current_worker();
+    // A retry (the hint came true, the take lost) within the first spin's
+    // budget only, so that a hint that keeps lying cannot spin for ever.
+    if (start != 0 && w->rt.now_ns() - start >= w->rt.cfg.wait_spin_ns)
+        return false;
     // The clock and the worker's state are read after the first poll (an
     // answer already on its way is seen before any clock read; a worker
     // with other work stops after one pause) and then every 16 polls.
-    uint64_t start = 0;
     for (uint32_t i = 0;; ++i) {
         if (peek(arg))
             return true;
