@@ -289,7 +289,14 @@ void RuntimeCore::submit_fast(Worker& here, Fiber& f) {
 }
 
 void RuntimeCore::submit_core(Worker* here, Fiber& f, SpawnOptions&& opts, bool is_thread) {
-    Task& t = f.make_task();
+    Task* tp = nullptr;
+    try {
+        tp = &f.make_task();
+    } catch (...) {
+        f.release();  // out of memory: this fiber never existed
+        throw;
+    }
+    Task& t = *tp;
     if (!opts.affinity.empty() && !opts.affinity.is_subset_of(sched.topology().all())) {
         f.release();  // the runtime's reference: this fiber never existed
         throw std::invalid_argument(fmt::format("spawn affinity '{}' is outside CPUs 0-{}",

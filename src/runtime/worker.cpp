@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <climits>
+#include <cstdio>
+#include <cstdlib>
 #include <ctime>
 
 #include "core/check.h"
@@ -331,8 +333,19 @@ void Worker::promote(Fiber& f, Outcome o) {
     fast_promoted.store(fast_promoted.load(std::memory_order_relaxed) + 1,
                         std::memory_order_relaxed);
     uint64_t now = rt.now_ns();
+    Task* t = nullptr;
+    try {
+        t = &f.make_task();
+    } catch (const std::bad_alloc&) {
+        // The task is suspended in a wait or a yield and cannot go on
+        // without its Task: as with a stack that cannot grow, the process
+        // ends, saying why.
+        std::fprintf(stderr, "schedkit: out of memory promoting task %llu to the core\n",
+                     static_cast<unsigned long long>(f.id));
+        std::abort();
+    }
     enter_read();
-    rt.sched.adopt_running(cpu, f.make_task(), now);
+    rt.sched.adopt_running(cpu, *t, now);
     last_now_ = now;
     if (after_run(f, o, now))
         run_fiber(f, now);

@@ -122,7 +122,9 @@ enum class RunState : uint8_t { Queued, Running, Blocked, WakePending };
 // coroutine task or a lightweight thread. task() is the core's view of it,
 // built only when the fiber joins the core (make_task()): a fast-path task
 // (docs/runtime.md, "The fast path") that runs and ends, or only waits on
-// joins, never has one, so a spawn writes none of its ~256 bytes.
+// joins, never has one. The Task lives out of line, allocated on promotion,
+// so that a fiber is small (a plain function's task is 128 bytes, not
+// 456): a batch of spawns touches a quarter of the memory.
 //
 // The wait protocol (docs/runtime.md, "Waiting and waking"):
 // - A fiber about to block links one Waiter into one source, records the
@@ -138,8 +140,10 @@ enum class RunState : uint8_t { Queued, Running, Blocked, WakePending };
 struct Fiber : Pooled {
     Fiber() noexcept {}
     virtual ~Fiber() {
-        if (has_task)
-            task().~Task();
+        if (has_task) {
+            task_->~Task();
+            pool_free(task_, sizeof(Task));
+        }
     }
     Fiber(const Fiber&) = delete;
     Fiber& operator=(const Fiber&) = delete;
@@ -191,14 +195,14 @@ struct Fiber : Pooled {
     int wake_from_cpu = -1;
 
     // task() is the core's Task; only once has_task (make_task()).
-    Task& task() noexcept { return *std::launder(reinterpret_cast<Task*>(task_mem_)); }
-    const Task& task() const noexcept {
-        return *std::launder(reinterpret_cast<const Task*>(task_mem_));
-    }
+    Task& task() noexcept { return *task_; }
+    const Task& task() const noexcept { return *task_; }
     // make_task() builds the Task (id, spawner CPU, executor_data filled
     // in) for the core to see. Once, by whoever owns the fiber then.
-    Task& make_task() noexcept {
-        Task* t = new (task_mem_) Task();
+    // Throws std::bad_alloc when memory is exhausted (nothing changed then).
+    Task& make_task() {
+        Task* t = new (pool_alloc(sizeof(Task))) Task();
+        task_ = t;
         t->id = id;
         t->spawner_cpu = spawner_cpu;
         t->executor_data = this;
@@ -251,7 +255,7 @@ struct Fiber : Pooled {
     }
 
   private:
-    alignas(Task) unsigned char task_mem_[sizeof(Task)];
+    Task* task_ = nullptr;  // allocated by make_task()
 };
 
 // tls_fiber is the fiber running on the calling thread (set by its worker
