@@ -89,6 +89,37 @@ TEST_P(FastTask, PromotedTasksKeepTheirIdentity) {
     EXPECT_GE(promoted, static_cast<uint64_t>(kKids));
 }
 
+// The core's Task is not part of the fiber: a fast-path task that runs
+// has none (so its fiber is a fraction of a Task's size, and a spawn
+// touches none of it), and one that yields is given its own, allocated
+// then, holding the id its handle reported.
+TEST_P(FastTask, TheTaskIsAllocatedOnPromotionOnly) {
+    Watchdog wd(60s);
+    auto plain = [] {};
+    static_assert(sizeof(detail::PlainFiber<void, decltype(plain)>) < sizeof(Task) / 2,
+                  "a plain function's fiber carries no Task");
+    Runtime rt(test::test_config(GetParam(), "steal"));
+    bool before = true, after = false;
+    TaskId core_id = 0, handle_id = 0;
+    rt.block_on([&]() -> Job<void> {
+        auto kid = spawn([&]() -> Job<void> {
+            detail::Fiber& f = detail::current_fiber_checked("test");
+            before = f.has_task;
+            co_await yield();  // joins the core
+            after = f.has_task;
+            if (after)
+                core_id = f.task().id;
+        });
+        handle_id = kid.id();
+        co_await kid;
+    }());
+    EXPECT_FALSE(before) << "a fast-path task built a Task before it joined the core";
+    EXPECT_TRUE(after) << "the yield did not promote the task";
+    EXPECT_EQ(core_id, handle_id);
+    StopReport r = rt.stop();
+    EXPECT_EQ(r.completed, r.spawned);
+}
+
 // Handles dropped or awaited by a plain thread while their tasks end on the
 // workers: whichever side holds the last reference frees the fiber, a
 // task whose handle is gone ends without publishing its result, and every
