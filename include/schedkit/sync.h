@@ -83,9 +83,9 @@ struct NeverReady {
 // usual). A worker with nothing to run would spin as long in its idle loop; spinning in the task
 // instead spares the block, the wake and the hand-over when the other side answers within that time
 // (adaptive spinning, as Linux's mutexes spin while the owner runs).
-// `started` carries the spin's start time (0 before the first clock read)
-// across calls, so that a caller whose hint came true but whose take lost
-// the race spins again within the same budget rather than a fresh one.
+// `started` carries the spin's start across calls (0 before the first
+// call), so that a caller whose hint came true but whose take lost the race
+// spins again within the same budget rather than a fresh one.
 bool wait_spin(Fiber& f, bool (*peek)(const void*), const void* arg, uint64_t& started) noexcept;
 // wait_spin_allowed() says whether the calling task may spin at all (a
 // runtime worker, a spin configured and not turned off by oversubscription):

@@ -58,16 +58,24 @@ bool wait_spin(Fiber& f, bool (*peek)(const void*), const void* arg, uint64_t& s
     if (!wait_spin_allowed())
         return false;
     Worker* w = current_worker();
-    // A retry (the hint came true, the take lost) within the first spin's
-    // budget only, so that a hint that keeps lying cannot spin for ever.
-    if (start != 0 && w->rt.now_ns() - start >= w->rt.cfg.wait_spin_ns)
+    // A retry (the hint came true, the take lost) spins within the first
+    // spin's budget only, so that a hint that keeps lying cannot spin for
+    // ever. A first spin whose hint came true before any clock read leaves
+    // kStartAtRetry: the budget then starts at the retry.
+    constexpr uint64_t kStartAtRetry = ~uint64_t{0};
+    if (start == kStartAtRetry)
+        start = w->rt.now_ns();
+    else if (start != 0 && w->rt.now_ns() - start >= w->rt.cfg.wait_spin_ns)
         return false;
     // The clock and the worker's state are read after the first poll (an
     // answer already on its way is seen before any clock read; a worker
     // with other work stops after one pause) and then every 16 polls.
     for (uint32_t i = 0;; ++i) {
-        if (peek(arg))
+        if (peek(arg)) {
+            if (start == 0)
+                start = kStartAtRetry;
             return true;
+        }
         if ((i & 15) == 1) {
             uint64_t now = w->rt.now_ns();
             if (start == 0)
