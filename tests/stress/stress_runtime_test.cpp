@@ -350,10 +350,15 @@ TEST(StressRuntime, Story3ConcurrentCreateSendCloseLosesNothing) {
 // force cross migrations between every pair of CPUs (detach from one queue,
 // attach to another, push requests the other way): the core holds one
 // run-queue lock at a time, so nothing deadlocks, and nothing is lost.
+// The tasks stay alive (yielding) after their rounds until a mover has
+// moved one, so the moves race the balancer however the host schedules
+// the movers' threads (on a loaded CI machine a short run could end before
+// they ever ran).
 TEST(StressRuntime, Story5EveryCpuBalancesAgainstEveryOther) {
     Runtime rt(test::test_config(kWorkers, "fair:tick_us=100"));
-    std::atomic<uint64_t> progress{0};
-    auto wd = watch(rt, progress);
+    std::atomic<uint64_t> progress{0}, waits{0};
+    ProgressWatchdog wd([&] { return progress.load() + waits.load(); },
+                        [&rt] { return test::dump_scheduler(rt.scheduler()); });
     rt.start();
     std::atomic<bool> done{false};
     std::atomic<uint64_t> forced{0};
@@ -385,6 +390,10 @@ TEST(StressRuntime, Story5EveryCpuBalancesAgainstEveryOther) {
                     co_await sleep_for(50us);
                 else
                     co_await yield();
+            }
+            while (forced.load(std::memory_order_relaxed) == 0) {
+                waits.fetch_add(1, std::memory_order_relaxed);
+                co_await sleep_for(100us);
             }
         }));
     for (auto& h : hs)
