@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -118,6 +119,75 @@ TEST_P(FastTask, TheTaskIsAllocatedOnPromotionOnly) {
     EXPECT_EQ(core_id, handle_id);
     StopReport r = rt.stop();
     EXPECT_EQ(r.completed, r.spawned);
+}
+
+Job<int> answer(int x) {
+    co_return x;
+}
+Job<int> thrower() {
+    throw std::runtime_error("boom");
+    co_return 0;
+}
+Job<void> wait_on(Event& e) {
+    co_await e.wait();
+}
+Job<int> count_one(std::atomic<int>& n) {
+    n.fetch_add(1);
+    co_return 1;
+}
+
+// A spawned Job ends every way a task can (a result, an exception,
+// cancelled before it ran), joined or detached, and is counted once; an
+// empty Job (moved from) is refused with std::invalid_argument, from a
+// task and from a plain thread, instead of becoming a task with no code.
+TEST_P(FastTask, SpawnedJobsEndEveryWayAndAnEmptyOneIsRefused) {
+    Watchdog wd(60s);
+    Runtime rt(test::test_config(GetParam(), "steal"));
+    int got = rt.block_on([&]() -> Job<int> {
+        int sum = co_await spawn(answer(40));
+        try {
+            co_await spawn(thrower());
+            ADD_FAILURE() << "the task's exception was not rethrown";
+        } catch (const std::runtime_error& e) {
+            EXPECT_STREQ(e.what(), "boom");
+        }
+        // Cancelled before it ever runs (or while it waits, if a thief
+        // started it first): it ends with Cancelled.
+        Event never;
+        auto doomed = spawn(wait_on(never));
+        doomed.cancel();
+        EXPECT_THROW(co_await doomed, Cancelled);
+        Job<int> empty = answer(1);
+        Job<int> taken = std::move(empty);
+        EXPECT_THROW((void)spawn(std::move(empty)), std::invalid_argument);
+        EXPECT_THROW((void)spawn(std::move(empty), SpawnOptions{}), std::invalid_argument);
+        sum += co_await spawn(std::move(taken)) + 1;
+        co_return sum;
+    }());
+    EXPECT_EQ(got, 42);
+    Job<int> empty = answer(1);
+    Job<int> taken = std::move(empty);
+    EXPECT_THROW((void)rt.spawn(std::move(empty)), std::invalid_argument);
+    EXPECT_THROW((void)rt.block_on(std::move(empty)), std::invalid_argument);
+    EXPECT_EQ(rt.spawn(std::move(taken)).get(), 1);
+    // Many more, detached and joined, across the workers.
+    std::atomic<int> ran{0};
+    rt.block_on([&]() -> Job<void> {
+        std::vector<JoinHandle<int>> kids;
+        for (int i = 0; i < 2000; ++i) {
+            auto h = spawn(count_one(ran));
+            if (i % 2 == 0)
+                kids.push_back(std::move(h));
+        }
+        for (auto& k : kids)
+            EXPECT_EQ(co_await k, 1);
+    }());
+    StopReport r = rt.stop();
+    EXPECT_EQ(ran.load(), 2000);
+    EXPECT_EQ(r.failed, 1u);
+    EXPECT_EQ(r.cancelled, 1u);
+    EXPECT_EQ(r.completed + r.failed + r.cancelled, r.spawned);
+    EXPECT_EQ(r.spawned, 2000u + 7u) << "refused spawns are not tasks";
 }
 
 // Handles dropped or awaited by a plain thread while their tasks end on the

@@ -188,6 +188,21 @@ struct JoinableFiber : Fiber, WaitSource {
     virtual bool ended_by_error() const = 0;
 };
 
+// is_cancelled_error() says whether `error` is a Cancelled. Every task's
+// end asks, so the common case (no error) is inline and the rethrow is not.
+[[gnu::noinline]] inline bool rethrows_cancelled(const std::exception_ptr& error) {
+    try {
+        std::rethrow_exception(error);
+    } catch (const Cancelled&) {
+        return true;
+    } catch (...) {
+        return false;
+    }
+}
+inline bool is_cancelled_error(const std::exception_ptr& error) {
+    return error && rethrows_cancelled(error);
+}
+
 // SpawnedFiber<T> runs one spawned Job<T>. `make` builds the Job the first
 // time the fiber runs: a spawned lambda is stored here, so a coroutine
 // lambda's captures live exactly as long as its task.
@@ -221,16 +236,7 @@ struct SpawnedFiber final : JoinableFiber {
         return static_cast<bool>(job->handle().promise().error);
     }
     bool ended_by_cancel() const override {
-        auto& err = job->handle().promise().error;
-        if (!err)
-            return false;
-        try {
-            std::rethrow_exception(err);
-        } catch (const Cancelled&) {
-            return true;
-        } catch (...) {
-            return false;
-        }
+        return is_cancelled_error(job->handle().promise().error);
     }
 };
 
@@ -271,23 +277,19 @@ struct PlainFiber final : JoinableFiber {
             return std::move(*value);
     }
     bool ended_by_error() const override { return static_cast<bool>(error); }
-    bool ended_by_cancel() const override {
-        if (!error)
-            return false;
-        try {
-            std::rethrow_exception(error);
-        } catch (const Cancelled&) {
-            return true;
-        } catch (...) {
-            return false;
-        }
-    }
+    bool ended_by_cancel() const override { return is_cancelled_error(error); }
 };
 
-// JobHolder hands an already-built Job to a SpawnedFiber.
+// JobHolder hands an already-built Job to a SpawnedFiber. An empty Job
+// (moved from) would be a task with no code: spawn() refuses it here,
+// before any fiber exists.
 template <typename T>
 struct JobHolder {
     Job<T> job;
+    explicit JobHolder(Job<T>&& j) : job(std::move(j)) {
+        if (!job.valid())
+            throw std::invalid_argument("spawn: the Job is empty (moved from or already spawned)");
+    }
     Job<T> operator()() { return std::move(job); }
 };
 

@@ -222,15 +222,16 @@ class Runtime {
 
     // spawn() makes `job` a task. From a task the core places it at once;
     // from another thread it is handed to a worker's inbox. Thread-safe.
+    // An empty Job (moved from) is std::invalid_argument.
     // (No `opts = {}` defaults here or below: g++ 12 destroys a defaulted
     // class-type argument twice when the call is the operand of co_await.)
     template <typename T>
     JoinHandle<T> spawn(Job<T> job, SpawnOptions opts) {
-        return spawn_fn(detail::JobHolder<T>{std::move(job)}, &opts);
+        return spawn_fn(detail::JobHolder<T>(std::move(job)), &opts);
     }
     template <typename T>
     JoinHandle<T> spawn(Job<T> job) {
-        return spawn_fn(detail::JobHolder<T>{std::move(job)}, nullptr);
+        return spawn_fn(detail::JobHolder<T>(std::move(job)), nullptr);
     }
     // spawn(fn) runs fn() as a task: fn may be a coroutine returning Job<T>
     // (it is kept alive as long as the task, so its captures stay valid) or
@@ -377,11 +378,11 @@ struct SpawnHere {
 }  // namespace detail
 template <typename T>
 JoinHandle<T> spawn(Job<T> job, SpawnOptions opts) {
-    return detail::SpawnHere::spawn(detail::JobHolder<T>{std::move(job)}, &opts);
+    return detail::SpawnHere::spawn(detail::JobHolder<T>(std::move(job)), &opts);
 }
 template <typename T>
 JoinHandle<T> spawn(Job<T> job) {
-    return detail::SpawnHere::spawn(detail::JobHolder<T>{std::move(job)}, nullptr);
+    return detail::SpawnHere::spawn(detail::JobHolder<T>(std::move(job)), nullptr);
 }
 // spawn(fn) from inside a task: see Runtime::spawn(F). Prefer it for
 // coroutine lambdas with captures: `spawn([&]() -> Job<void> {...}())`
