@@ -315,7 +315,10 @@ TEST(CloseCli, RunExecutesCloseStepsAndThreadArrivals) {
     EXPECT_EQ(j["tasks"]["lost"], 0);
     // A thread arriving at 20 ms: the send at 0 finds no thread (refused),
     // the one at 40 ms reaches it; a thread arriving at 0 is there before
-    // any task runs, so the first send to it is never refused.
+    // any task runs, so the first send to it is never refused. The real run
+    // is scaled 5x (arrival at 100 ms): a task's first step must start
+    // before the arrival, which a sanitizer on a loaded machine can delay
+    // by tens of milliseconds.
     std::string late = write_temp("late.yaml", R"(groups:
   - name: a
     behavior: [send: {group: t}, send: {group: now}, block: 40ms, send: {group: t}]
@@ -329,7 +332,7 @@ TEST(CloseCli, RunExecutesCloseStepsAndThreadArrivals) {
 )");
     for (const char* cmd : {"run", "sim"}) {
         auto e = test::run_cli(std::string(cmd) + " '" + late + "' --json" +
-                               (cmd == std::string("run") ? " --cpus 0" : ""));
+                               (cmd == std::string("run") ? " --cpus 0 --scale 5" : ""));
         ASSERT_EQ(e.status, 0) << cmd << ": " << e.err;
         auto m = nlohmann::json::parse(e.out)["messages"];
         EXPECT_EQ(m["sent"], 3) << cmd;

@@ -431,10 +431,15 @@ RealRunResult run_workload(const WorkloadSpec& spec, const RealRunConfig& config
         if (e.thread && e.at_ns == 0)
             start_thread(ctx, static_cast<size_t>(e.group), e.switch_index);
     auto t0 = Clock::now() - std::chrono::nanoseconds(rt.now_ns());  // the runtime's epoch
-    auto until = config.until_ns != 0 ? t0 + std::chrono::nanoseconds(config.until_ns)
+    // The spec's time zero is now, when the driver is ready: starting the
+    // workers and the threads above took from about a millisecond to tens
+    // of them under a sanitizer, and measuring arrivals from the runtime's
+    // epoch would bunch the early ones together late.
+    auto zero = Clock::now();
+    auto until = config.until_ns != 0 ? zero + std::chrono::nanoseconds(config.until_ns)
                                       : Clock::time_point::max();
     for (const TimelineEntry& e : timeline) {
-        auto at = t0 + std::chrono::nanoseconds(e.at_ns);
+        auto at = zero + std::chrono::nanoseconds(e.at_ns);
         if (at > until)
             break;
         std::this_thread::sleep_until(at);
