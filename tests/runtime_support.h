@@ -68,6 +68,21 @@ inline bool wait_until(const std::function<bool()>& cond,
     return true;
 }
 
+// blocked_tasks() is whether exactly `n` tasks are alive and every one of
+// them is blocked (suspended in a wait it has queued on; the core marks a
+// task blocked only after its wait list holds it). A task handed in by a
+// plain thread counts from the moment its worker spawns it, so this is not
+// true before each of the `n` has run to its wait. Per-CPU counters summed
+// while tasks move cannot say this: a sum can miss a task in transit.
+inline bool blocked_tasks(Runtime& rt, size_t n) {
+    size_t live = 0, blocked = 0;
+    rt.scheduler().for_each_task([&](const Task& t) {
+        ++live;
+        blocked += task_state_hint(t) == TaskState::Blocked ? 1 : 0;
+    });
+    return live == n && blocked == n;
+}
+
 // test_config() is a runtime of `workers` workers for tests: unbound when
 // oversubscribing, short idle spin so 8 workers share 2 CPUs politely.
 inline Runtime::Config test_config(int workers, std::string policy = "static") {

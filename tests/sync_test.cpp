@@ -199,14 +199,10 @@ TEST_P(SyncTest, SemaphoreHandsPermitsToQueuedTasksInOrder) {
             std::lock_guard g(order_mu);
             order.push_back(i);
         }));
-        // Queued before the next one starts: alive, and no CPU runs or
-        // queues anything (a task blocks only after it queued).
-        ASSERT_TRUE(test::wait_until([&] {
-            int running = 0;
-            for (int cpu = 0; cpu < GetParam(); ++cpu)
-                running += rt().scheduler().rq(cpu).nr_running.load();
-            return running == 0 && rt().scheduler().alive() == static_cast<size_t>(i) + 1;
-        }));
+        // Queued on the semaphore before the next one starts: every task so
+        // far is blocked (a task blocks only after it queued).
+        ASSERT_TRUE(test::wait_until(
+            [&] { return test::blocked_tasks(rt(), static_cast<size_t>(i) + 1); }));
     }
     hs[1].cancel();
     EXPECT_THROW(hs[1].get(), Cancelled);
